@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func runServe(_ context.Context, _ stdio, _ []string) error { return errNotYet }
