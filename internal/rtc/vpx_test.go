@@ -190,4 +190,3 @@ func BenchmarkDecode640(b *testing.B) {
 		}
 	}
 }
-
