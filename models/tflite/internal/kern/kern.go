@@ -1,11 +1,14 @@
 // Package kern holds the hot float32 kernels of the TFLite runtime: packed
 // GEMM for 1×1 (and im2col) convolutions and depthwise convolution, each
 // with a fused epilogue. Every kernel has a portable Go version; faster
-// versions are chosen at run time by CPU feature and must give the same
-// answers.
+// versions (AVX2+FMA assembly on amd64, NEON assembly on arm64) are chosen
+// at run time by CPU feature and give the same answers up to float32
+// rounding (they may use fused multiply-add and sum in another order).
 //
 // Only models/tflite imports this package.
 package kern
+
+import "fmt"
 
 // ActKind is the activation of an epilogue.
 type ActKind uint8
@@ -30,13 +33,17 @@ type Epilogue struct {
 	Residual []float32 // same layout and stride as the output, or nil
 }
 
-func (e *Epilogue) apply(v float32, n int) float32 {
+// apply finishes one accumulator of channel n whose residual term is res
+// (0 when there is none). The order (bias, then residual, then activation)
+// is the one the assembly kernels use too.
+func (e *Epilogue) apply(v, res float32, n int) float32 {
 	if e == nil {
 		return v
 	}
 	if e.Bias != nil {
 		v += e.Bias[n]
 	}
+	v += res
 	switch e.Act {
 	case ActRelu:
 		v = max(v, 0)
@@ -50,43 +57,123 @@ func (e *Epilogue) apply(v float32, n int) float32 {
 	return v
 }
 
+// check panics with a clear message when ep does not cover n channels or
+// the residual is shorter than need elements. The assembly kernels read
+// through raw pointers, so every length is checked once per call instead.
+func (e *Epilogue) check(n, need int) {
+	if e == nil {
+		return
+	}
+	if e.Bias != nil && len(e.Bias) < n {
+		panic(fmt.Sprintf("kern: bias has %d values, need %d", len(e.Bias), n))
+	}
+	if e.Act > ActPRelu {
+		panic(fmt.Sprintf("kern: unknown activation %d", e.Act))
+	}
+	if e.Act == ActPRelu && len(e.Alpha) < n {
+		panic(fmt.Sprintf("kern: PReLU slope has %d values, need %d", len(e.Alpha), n))
+	}
+	if e.Residual != nil && len(e.Residual) < need {
+		panic(fmt.Sprintf("kern: residual has %d values, need %d", len(e.Residual), need))
+	}
+}
+
 // Packed is a weight matrix of N output channels by K inputs, packed for
-// Gemm. Its layout belongs to this package.
+// Gemm. Its layout belongs to this package: the output channels are cut
+// into panels of nr (the width of the register tile, 16 on amd64, 8
+// elsewhere); panel j holds, for each k in order, the nr weights
+// W[j·nr+i][k], zero-padded past N. A micro-kernel thus reads one
+// contiguous, aligned-stride stream per panel.
 type Packed struct {
 	N, K int
-	w    []float32 // N×K row-major copy (portable path)
+	w    []float32 // panels × K × nr
 }
 
 // PackWeights packs w, an N×K row-major matrix (TFLite's [out][kh][kw][in]
 // order flattened), for Gemm.
 func PackWeights(w []float32, n, k int) *Packed {
-	p := &Packed{N: n, K: k, w: make([]float32, n*k)}
-	copy(p.w, w[:n*k])
+	if n < 0 || k < 0 || len(w) < n*k {
+		panic(fmt.Sprintf("kern: PackWeights: %d weights for %d×%d", len(w), n, k))
+	}
+	panels := (n + nr - 1) / nr
+	p := &Packed{N: n, K: k, w: make([]float32, panels*k*nr)}
+	for j := range panels {
+		dst := p.w[j*k*nr : (j+1)*k*nr]
+		for i := range nr {
+			row := j*nr + i
+			if row >= n {
+				break
+			}
+			src := w[row*k : row*k+k]
+			for kk, v := range src {
+				dst[kk*nr+i] = v
+			}
+		}
+	}
 	return p
+}
+
+// panel returns the packed weights of panel j.
+func (p *Packed) panel(j int) []float32 {
+	return p.w[j*p.K*nr : (j+1)*p.K*nr]
+}
+
+// impl selects a kernel family. Tests pass both values to the internal
+// entry points so that the portable path is always exercised, without any
+// package-level switch.
+type impl uint8
+
+const (
+	implGo  impl = iota // portable Go
+	implAsm             // assembly, when the CPU has the features
+)
+
+// bestImpl is the fastest family this CPU runs.
+func bestImpl() impl {
+	if haveAsm {
+		return implAsm
+	}
+	return implGo
 }
 
 // Gemm computes rows [m0, m1) of C = A·Wᵀ followed by the epilogue, where A
 // is M×K with row stride lda and C is M×N with row stride ldc. The residual,
-// if any, uses stride ldc too.
+// if any, uses stride ldc too; it may be the output itself (in-place add)
+// but must not otherwise overlap it.
 func Gemm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
+	gemm(bestImpl(), c, ldc, a, lda, m0, m1, p, ep)
+}
+
+func gemm(im impl, c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
+	if m1 <= m0 || p.N == 0 {
+		return
+	}
+	if m0 < 0 || len(a) < (m1-1)*lda+p.K || len(c) < (m1-1)*ldc+p.N || lda < p.K || ldc < p.N {
+		panic(fmt.Sprintf("kern: Gemm rows [%d,%d) of %d×%d (lda %d, ldc %d) with %d and %d values",
+			m0, m1, p.N, p.K, lda, ldc, len(a), len(c)))
+	}
+	ep.check(p.N, (m1-1)*ldc+p.N)
+	if p.K == 0 {
+		for m := m0; m < m1; m++ {
+			for n := range p.N {
+				c[m*ldc+n] = ep.apply(0, resAt(ep, m*ldc+n), n)
+			}
+		}
+		return
+	}
+	if im == implAsm && haveAsm {
+		gemmAsm(c, ldc, a, lda, m0, m1, p, ep)
+		return
+	}
 	gemmGo(c, ldc, a, lda, m0, m1, p, ep)
 }
 
-func gemmGo(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
-	for m := m0; m < m1; m++ {
-		row := a[m*lda : m*lda+p.K]
-		for n := 0; n < p.N; n++ {
-			w := p.w[n*p.K : (n+1)*p.K]
-			var s float32
-			for k, x := range row {
-				s += x * w[k]
-			}
-			if ep != nil && ep.Residual != nil {
-				s += ep.Residual[m*ldc+n]
-			}
-			c[m*ldc+n] = ep.apply(s, n)
-		}
+// resAt is the residual term at index i, or 0.
+func resAt(ep *Epilogue, i int) float32 {
+	if ep == nil || ep.Residual == nil {
+		return 0
 	}
+	return ep.Residual[i]
 }
 
 // DWParams describes one depthwise convolution over a single image (NHWC,
@@ -101,36 +188,25 @@ type DWParams struct {
 
 // Depthwise computes output rows [oy0, oy1) of a depthwise convolution. in is
 // H×W×C, w is KH×KW×C, out is OH×OW×C; taps outside the input read zero. The
-// residual, if any, has the output's layout.
+// residual, if any, has the output's layout. out must not overlap in or the
+// residual.
 func Depthwise(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int) {
-	depthwiseGo(out, in, w, p, ep, oy0, oy1)
+	depthwise(bestImpl(), out, in, w, p, ep, oy0, oy1)
 }
 
-func depthwiseGo(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int) {
-	C := p.C
-	for oy := oy0; oy < oy1; oy++ {
-		for ox := 0; ox < p.OW; ox++ {
-			o := (oy*p.OW + ox) * C
-			for c := 0; c < C; c++ {
-				var s float32
-				for ky := 0; ky < p.KH; ky++ {
-					iy := oy*p.SH - p.PadT + ky
-					if iy < 0 || iy >= p.H {
-						continue
-					}
-					for kx := 0; kx < p.KW; kx++ {
-						ix := ox*p.SW - p.PadL + kx
-						if ix < 0 || ix >= p.W {
-							continue
-						}
-						s += in[(iy*p.W+ix)*C+c] * w[(ky*p.KW+kx)*C+c]
-					}
-				}
-				if ep != nil && ep.Residual != nil {
-					s += ep.Residual[o+c]
-				}
-				out[o+c] = ep.apply(s, c)
-			}
-		}
+func depthwise(im impl, out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int) {
+	if oy1 <= oy0 || p.OW <= 0 || p.C <= 0 {
+		return
 	}
+	if p.H <= 0 || p.W <= 0 || p.KH <= 0 || p.KW <= 0 || p.SH <= 0 || p.SW <= 0 ||
+		oy0 < 0 || oy1 > p.OH || len(in) < p.H*p.W*p.C || len(w) < p.KH*p.KW*p.C ||
+		len(out) < p.OH*p.OW*p.C {
+		panic(fmt.Sprintf("kern: Depthwise %+v rows [%d,%d) with in %d, w %d, out %d values",
+			*p, oy0, oy1, len(in), len(w), len(out)))
+	}
+	ep.check(p.C, p.OH*p.OW*p.C)
+	if im == implAsm && haveAsm && depthwiseAsm(out, in, w, p, ep, oy0, oy1) {
+		return
+	}
+	depthwiseGo(out, in, w, p, ep, oy0, oy1)
 }

@@ -1,0 +1,56 @@
+package kern
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// The GEMM shapes are MobileFaceNet's 1×1 convolutions at batch 1 (rows =
+// pixels, K = input channels, N = output channels).
+var gemmShapes = []struct{ M, K, N int }{
+	{3136, 64, 128}, {784, 128, 256}, {196, 256, 512}, {49, 512, 128},
+}
+
+func BenchmarkGemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, sh := range gemmShapes {
+		a := randSlice(r, sh.M*sh.K)
+		p := PackWeights(randSlice(r, sh.N*sh.K), sh.N, sh.K)
+		c := make([]float32, sh.M*sh.N)
+		ep := &Epilogue{Bias: randSlice(r, sh.N), Act: ActPRelu, Alpha: randSlice(r, sh.N)}
+		for _, im := range impls() {
+			b.Run(fmt.Sprintf("%v/M%d_K%d_N%d", im, sh.M, sh.K, sh.N), func(b *testing.B) {
+				for b.Loop() {
+					gemm(im, c, sh.N, a, sh.K, 0, sh.M, p, ep)
+				}
+				macs := float64(sh.M*sh.K*sh.N) * float64(b.N)
+				b.ReportMetric(macs/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
+
+func BenchmarkDepthwise(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, s := range []int{1, 2} {
+		p := &DWParams{H: 56, W: 56, C: 128, KH: 3, KW: 3, SH: s, SW: s, PadT: 1, PadL: 1}
+		if s == 2 { // TFLite SAME on an even size pads only after
+			p.PadT, p.PadL = 0, 0
+		}
+		p.OH, p.OW = (56+s-1)/s, (56+s-1)/s
+		in := randSlice(r, p.H*p.W*p.C)
+		w := randSlice(r, 9*p.C)
+		out := make([]float32, p.OH*p.OW*p.C)
+		ep := &Epilogue{Bias: randSlice(r, p.C), Act: ActRelu}
+		for _, im := range impls() {
+			b.Run(fmt.Sprintf("%v/56x56x128_3x3_s%d", im, s), func(b *testing.B) {
+				for b.Loop() {
+					depthwise(im, out, in, w, p, ep, 0, p.OH)
+				}
+				macs := float64(p.OH*p.OW*p.C*9) * float64(b.N)
+				b.ReportMetric(macs/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
