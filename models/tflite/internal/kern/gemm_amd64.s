@@ -1,0 +1,205 @@
+#include "textflag.h"
+
+// AVX2+FMA micro-kernel: a 6×16 tile of C = A·Wᵀ.
+//
+// Register allocation: the 6 rows × 2 ymm (16 floats) accumulators take
+// Y0–Y11, the two halves of the packed weight row for step k take Y12/Y13,
+// and Y14 holds the broadcast A value. That is all 16 ymm registers with no
+// accumulator ever spilled; each k step issues 12 FMAs for 2 vector loads and
+// 6 broadcasts, enough to keep both FMA pipes busy. A rows are read through
+// six row pointers (R8–R13) with a shared index DX, so rows past the end of
+// an M remainder can point at a valid row and be discarded by the caller.
+
+// STEP does one k step. bo0/bo1 are the byte offsets of the two weight
+// halves in the panel, ao the byte offset of the A element.
+#define STEP(bo0, bo1, ao) \
+	VMOVUPS bo0(SI), Y12 \
+	VMOVUPS bo1(SI), Y13 \
+	VBROADCASTSS ao(R8)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y0 \
+	VFMADD231PS Y13, Y14, Y1 \
+	VBROADCASTSS ao(R9)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y2 \
+	VFMADD231PS Y13, Y14, Y3 \
+	VBROADCASTSS ao(R10)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y4 \
+	VFMADD231PS Y13, Y14, Y5 \
+	VBROADCASTSS ao(R11)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y6 \
+	VFMADD231PS Y13, Y14, Y7 \
+	VBROADCASTSS ao(R12)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y8 \
+	VFMADD231PS Y13, Y14, Y9 \
+	VBROADCASTSS ao(R13)(DX*4), Y14 \
+	VFMADD231PS Y12, Y14, Y10 \
+	VFMADD231PS Y13, Y14, Y11
+
+// ROWS applies OP (a two-operand-plus-dest AVX op with a register source)
+// to all 12 accumulators: even ones with src0, odd ones with src1.
+#define ROWS(OP, src0, src1) \
+	OP src0, Y0, Y0 \
+	OP src1, Y1, Y1 \
+	OP src0, Y2, Y2 \
+	OP src1, Y3, Y3 \
+	OP src0, Y4, Y4 \
+	OP src1, Y5, Y5 \
+	OP src0, Y6, Y6 \
+	OP src1, Y7, Y7 \
+	OP src0, Y8, Y8 \
+	OP src1, Y9, Y9 \
+	OP src0, Y10, Y10 \
+	OP src1, Y11, Y11
+
+// PRELU1 turns accumulator acc into max(acc,0) + alpha·min(acc,0), with Y15
+// holding zeros and Y14 as scratch. For acc < 0 that is exactly acc·alpha
+// (an FMA with a zero addend rounds once), for acc ≥ 0 it is acc.
+#define PRELU1(alpha, acc) \
+	VMINPS Y15, acc, Y14 \
+	VMAXPS Y15, acc, acc \
+	VFMADD231PS alpha, Y14, acc
+
+// func gemmAVX6x16(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+TEXT ·gemmAVX6x16(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ rows+8(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ b+16(FP), SI
+	XORQ DX, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, BX
+	SUBQ $4, BX      // BX = k-4: the 4-step loop runs while DX <= k-4
+	JL   tail
+
+loop4:
+	STEP(0, 32, 0)
+	STEP(64, 96, 4)
+	STEP(128, 160, 8)
+	STEP(192, 224, 12)
+	ADDQ $256, SI
+	ADDQ $4, DX
+	CMPQ DX, BX
+	JLE  loop4
+
+tail:
+	CMPQ DX, CX
+	JGE  epilogue
+
+loop1:
+	STEP(0, 32, 0)
+	ADDQ $64, SI
+	INCQ DX
+	CMPQ DX, CX
+	JL   loop1
+
+epilogue:
+	MOVQ ep+40(FP), DI
+	MOVQ ldc+32(FP), R14
+	MOVQ 24(DI), BX  // flags: bit 0 bias, bit 1 residual, bits 2-3 activation
+	TESTQ $1, BX
+	JZ   nobias
+	MOVQ 0(DI), AX
+	VMOVUPS (AX), Y12
+	VMOVUPS 32(AX), Y13
+	ROWS(VADDPS, Y12, Y13)
+
+nobias:
+	TESTQ $2, BX
+	JZ   nores
+	MOVQ 16(DI), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	ADDQ R14, AX
+	VADDPS (AX), Y2, Y2
+	VADDPS 32(AX), Y3, Y3
+	ADDQ R14, AX
+	VADDPS (AX), Y4, Y4
+	VADDPS 32(AX), Y5, Y5
+	ADDQ R14, AX
+	VADDPS (AX), Y6, Y6
+	VADDPS 32(AX), Y7, Y7
+	ADDQ R14, AX
+	VADDPS (AX), Y8, Y8
+	VADDPS 32(AX), Y9, Y9
+	ADDQ R14, AX
+	VADDPS (AX), Y10, Y10
+	VADDPS 32(AX), Y11, Y11
+
+nores:
+	SHRQ $2, BX
+	CMPQ BX, $1
+	JEQ  relu
+	CMPQ BX, $2
+	JEQ  relu6
+	CMPQ BX, $3
+	JEQ  prelu
+	JMP  store
+
+relu:
+	VXORPS Y15, Y15, Y15
+	ROWS(VMAXPS, Y15, Y15)
+	JMP  store
+
+relu6:
+	VXORPS Y15, Y15, Y15
+	MOVL $0x40c00000, AX // 6.0
+	MOVQ AX, X14
+	VBROADCASTSS X14, Y14
+	ROWS(VMAXPS, Y15, Y15)
+	ROWS(VMINPS, Y14, Y14)
+	JMP  store
+
+prelu:
+	MOVQ 8(DI), AX
+	VMOVUPS (AX), Y12
+	VMOVUPS 32(AX), Y13
+	VXORPS Y15, Y15, Y15
+	PRELU1(Y12, Y0)
+	PRELU1(Y13, Y1)
+	PRELU1(Y12, Y2)
+	PRELU1(Y13, Y3)
+	PRELU1(Y12, Y4)
+	PRELU1(Y13, Y5)
+	PRELU1(Y12, Y6)
+	PRELU1(Y13, Y7)
+	PRELU1(Y12, Y8)
+	PRELU1(Y13, Y9)
+	PRELU1(Y12, Y10)
+	PRELU1(Y13, Y11)
+
+store:
+	MOVQ c+24(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ R14, AX
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ R14, AX
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y5, 32(AX)
+	ADDQ R14, AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	ADDQ R14, AX
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	ADDQ R14, AX
+	VMOVUPS Y10, (AX)
+	VMOVUPS Y11, 32(AX)
+	VZEROUPPER
+	RET
