@@ -1,0 +1,237 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// readAll takes frames until io.EOF and returns how many it got.
+func readAll(t *testing.T, c *Camera) int {
+	t.Helper()
+	n := 0
+	for {
+		f, err := c.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("after %d frames: %v", n, err)
+		}
+		n++
+		if f.Stride != 3*f.Width || len(f.Pix) != f.Stride*f.Height {
+			t.Fatalf("frame %d: %dx%d stride %d len %d", n, f.Width, f.Height, f.Stride, len(f.Pix))
+		}
+	}
+}
+
+func TestFileFormatsOpen(t *testing.T) {
+	tests := []struct {
+		file          string
+		width, height int
+		frames        int
+	}{
+		{"video/mark_zuckerberg_640x480_15fps_2s.y4m", 640, 480, 30},
+		{"video/scarlett_johansson_640x480_15fps_5s.mjpeg", 640, 480, 75},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			p := testdata(t, tt.file)
+			c, err := Open(context.Background(), Config{Source: p, Unpaced: true, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			f, err := c.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Width != tt.width || f.Height != tt.height {
+				t.Fatalf("first frame %dx%d, want %dx%d", f.Width, f.Height, tt.width, tt.height)
+			}
+			if n := 1 + readAll(t, c); n != tt.frames {
+				t.Fatalf("read %d frames, want %d", n, tt.frames)
+			}
+			if st := c.Stats(); st.Drops != 0 || st.Frames != uint64(tt.frames) || st.Kind != File {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestResizeToConfiguredSize(t *testing.T) {
+	p := testdata(t, "video/mark_zuckerberg_640x480_15fps_2s.y4m")
+	c, err := Open(context.Background(), Config{Source: p, Width: 160, Height: 120, Unpaced: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 160 || f.Height != 120 || len(f.Pix) != 160*120*3 {
+		t.Fatalf("frame %dx%d len %d, want 160x120", f.Width, f.Height, len(f.Pix))
+	}
+	// A face video is not uniform: the conversion copied real pixels.
+	lo, hi := f.Pix[0], f.Pix[0]
+	for _, v := range f.Pix {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi-lo < 50 {
+		t.Fatalf("pixel range %d..%d: frame looks empty", lo, hi)
+	}
+}
+
+func TestLoopRestartsFile(t *testing.T) {
+	p := testdata(t, "video/mark_zuckerberg_640x480_15fps_2s.y4m")
+	c, err := Open(context.Background(), Config{Source: p, Loop: true, Unpaced: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var last uint64
+	for i := range 45 { // 30 frames a pass
+		f, err := c.Next(context.Background())
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if f.Seq != last+1 {
+			t.Fatalf("frame %d has seq %d after %d", i, f.Seq, last)
+		}
+		last = f.Seq
+	}
+	if st := c.Stats(); st.Reconnects != 0 || st.State != Streaming {
+		t.Fatalf("stats %+v: a loop is not a reconnect", st)
+	}
+}
+
+func TestPacedFileDropsForAnIdleConsumer(t *testing.T) {
+	p := testdata(t, "video/scarlett_johansson_320x240_15fps_5s.y4m")
+	c, err := Open(context.Background(), Config{Source: p, FPS: 200, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, "the whole file to play", func() bool { return c.Stats().State == Ended })
+	f, err := c.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); f.Seq != 75 || st.Drops != 74 {
+		t.Fatalf("got seq %d, stats %+v: want only the newest frame (75) and 74 drops", f.Seq, st)
+	}
+	if _, err := c.Next(context.Background()); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last frame: %v, want EOF", err)
+	}
+}
+
+func TestImageSource(t *testing.T) {
+	p := testdata(t, "faces/Mark_Zuckerberg/1.jpg")
+	c, err := Open(context.Background(), Config{Source: p, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := gocv.IMRead(p, gocv.IMReadColor)
+	defer img.Close()
+	if f.Width != img.Cols() || f.Height != img.Rows() {
+		t.Fatalf("frame %dx%d, image %dx%d", f.Width, f.Height, img.Cols(), img.Rows())
+	}
+	if _, err := c.Next(context.Background()); !errors.Is(err, io.EOF) {
+		t.Fatalf("an image without loop gives one frame, then: %v", err)
+	}
+}
+
+// writeClip writes a small MJPG AVI of n frames with gocv's VideoWriter.
+func writeClip(t *testing.T, path string, n int) {
+	t.Helper()
+	w, err := gocv.VideoWriterFile(path, "MJPG", 15, 64, 48, true)
+	if err != nil {
+		t.Skipf("no MJPG writer: %v", err)
+	}
+	m := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	for i := range n {
+		m.SetTo(gocv.NewScalar(float64(i*20%255), 100, 200, 0))
+		gocv.Rectangle(&m, image.Rect(i, i, i+10, i+10), colorWhite, -1)
+		if err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVanishedFileIsReopenedWhenItReturns(t *testing.T) {
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "door.avi")
+	writeClip(t, clip, 5)
+	c, err := Open(context.Background(), Config{
+		Source: clip, Loop: true, FPS: 100,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 64 || f.Height != 48 {
+		t.Fatalf("clip frame %dx%d", f.Width, f.Height)
+	}
+	hidden := clip + ".away"
+	if err := os.Rename(clip, hidden); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the camera to notice the file is gone", func() bool { return c.Stats().State == Retrying })
+	before := c.Stats()
+	if err := os.Rename(hidden, clip); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "frames to flow again", func() bool {
+		st := c.Stats()
+		return st.State == Streaming && st.Frames > before.Frames
+	})
+	if _, err := c.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Reconnects < 1 {
+		t.Fatalf("stats %+v: want a reconnect", st)
+	}
+}
+
+func TestMissingFileKeepsRetrying(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "later.avi")
+	c, err := Open(context.Background(), Config{Source: p, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, "a few attempts", func() bool { return c.Stats().Attempts >= 3 })
+	writeClip(t, p, 3)
+	f, err := c.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 64 {
+		t.Fatalf("frame width %d", f.Width)
+	}
+}
+
+var colorWhite = color.RGBA{255, 255, 255, 255}
