@@ -1,0 +1,233 @@
+#include "textflag.h"
+
+// AVX2+FMA depthwise kernels. Both vectorise across channels: one ymm holds
+// 8 consecutive channels of one pixel, which NHWC stores contiguously.
+//
+// dwArgs field offsets (see arch_amd64.go).
+#define A_OUT 0
+#define A_IN 8
+#define A_W 16
+#define A_BIAS 24
+#define A_ALPHA 32
+#define A_RES 40
+#define A_N 48
+#define A_CB 56
+#define A_C4 64
+#define A_ROW 72
+#define A_PIX 80
+#define A_FLAGS 88
+#define A_TAPS 96
+#define A_NTAPS 104
+
+// Epilogue registers, loaded once per channel block: Y12 bias (or zeros),
+// Y13 PReLU slope, Y14 upper and Y15 lower clamp. Without activation the
+// clamps are ±Inf (also for PReLU), for ReLU 0/+Inf, for ReLU6 0/6; so none,
+// ReLU and ReLU6 are the same two instructions and only PReLU takes a branch.
+
+// EPILOAD loads the epilogue registers for the channel block at byte
+// offset off (a register) from the args in DI. Clobbers AX.
+#define EPILOAD(off) \
+	VXORPS Y12, Y12, Y12 \
+	MOVQ A_BIAS(DI), AX \
+	TESTQ AX, AX \
+	JZ 2(PC) \
+	VMOVUPS (AX)(off*1), Y12 \
+	MOVQ A_ALPHA(DI), AX \
+	TESTQ AX, AX \
+	JZ 2(PC) \
+	VMOVUPS (AX)(off*1), Y13
+
+// func dwAVX3x3(a *dwArgs)
+//
+// An interior run of a 3×3 depthwise convolution: every tap of the n
+// pixels lies inside the input. The channel-block loop is outermost so the
+// 9 weight vectors of the block stay in Y0–Y8 for the whole run, and each
+// tap is one FMA with a memory operand; the three kernel rows accumulate
+// into Y9–Y11 independently to shorten the dependency chain. Adjacent
+// channel blocks share cache lines, so the second pass over a run hits L1.
+TEXT ·dwAVX3x3(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	MOVQ A_C4(DI), R11
+	MOVQ A_ROW(DI), R12
+	XORQ R14, R14                // byte offset of the channel block
+
+	// Clamp values (constant for the call).
+	MOVQ A_FLAGS(DI), AX
+	SHRQ $2, AX
+	MOVL $0xff800000, BX         // -Inf
+	MOVL $0x7f800000, CX         // +Inf
+	CMPQ AX, $1
+	JLT  clamps                 // none: ±Inf
+	CMPQ AX, $3
+	JEQ  clamps                 // PReLU: ±Inf, the slope does the work
+	MOVL $0, BX
+	CMPQ AX, $2
+	JNE  clamps
+	MOVL $0x40c00000, CX         // 6.0
+clamps:
+	MOVQ BX, X15
+	VBROADCASTSS X15, Y15
+	MOVQ CX, X14
+	VBROADCASTSS X14, Y14
+
+block:
+	// Weights of this block: rows at w, w+3·C, w+6·C; taps at +0, +C, +2C.
+	MOVQ A_W(DI), R8
+	ADDQ R14, R8
+	LEAQ (R8)(R11*2), R9
+	ADDQ R11, R9
+	LEAQ (R9)(R11*2), R10
+	ADDQ R11, R10
+	VMOVUPS (R8), Y0
+	VMOVUPS (R8)(R11*1), Y1
+	VMOVUPS (R8)(R11*2), Y2
+	VMOVUPS (R9), Y3
+	VMOVUPS (R9)(R11*1), Y4
+	VMOVUPS (R9)(R11*2), Y5
+	VMOVUPS (R10), Y6
+	VMOVUPS (R10)(R11*1), Y7
+	VMOVUPS (R10)(R11*2), Y8
+	EPILOAD(R14)
+
+	MOVQ A_IN(DI), SI
+	ADDQ R14, SI                 // row 0 of the first pixel
+	LEAQ (SI)(R12*1), R8         // row 1
+	LEAQ (R8)(R12*1), R9         // row 2
+	MOVQ A_OUT(DI), DX
+	ADDQ R14, DX
+	MOVQ A_RES(DI), R13
+	TESTQ R13, R13
+	JZ   2(PC)
+	ADDQ R14, R13
+	MOVQ A_PIX(DI), R10
+	MOVQ A_N(DI), CX
+
+pixel:
+	VMULPS (SI), Y0, Y9
+	VMULPS (R8), Y3, Y10
+	VMULPS (R9), Y6, Y11
+	VFMADD231PS (SI)(R11*1), Y1, Y9
+	VFMADD231PS (R8)(R11*1), Y4, Y10
+	VFMADD231PS (R9)(R11*1), Y7, Y11
+	VFMADD231PS (SI)(R11*2), Y2, Y9
+	VFMADD231PS (R8)(R11*2), Y5, Y10
+	VFMADD231PS (R9)(R11*2), Y8, Y11
+	VADDPS Y10, Y9, Y9
+	VADDPS Y11, Y9, Y9
+	VADDPS Y12, Y9, Y9
+	TESTQ R13, R13
+	JZ   nores3
+	VADDPS (R13), Y9, Y9
+	ADDQ R11, R13
+nores3:
+	VMAXPS Y15, Y9, Y9
+	VMINPS Y14, Y9, Y9
+	MOVQ A_FLAGS(DI), AX
+	CMPQ AX, $12
+	JL   store3
+	// PReLU: x = max(x,0) + slope·min(x,0).
+	VXORPS Y10, Y10, Y10
+	VMINPS Y10, Y9, Y11
+	VMAXPS Y10, Y9, Y9
+	VFMADD231PS Y13, Y11, Y9
+store3:
+	VMOVUPS Y9, (DX)
+	ADDQ R11, DX
+	ADDQ R10, SI
+	ADDQ R10, R8
+	ADDQ R10, R9
+	DECQ CX
+	JNZ  pixel
+
+	ADDQ $32, R14
+	MOVQ A_CB(DI), AX
+	SHLQ $5, AX
+	CMPQ R14, AX
+	JL   block
+	VZEROUPPER
+	RET
+
+// func dwAVXTaps(a *dwArgs)
+//
+// Any kernel shape: n pixels that share one list of in-bounds taps (pairs
+// of byte offsets into the input and the weights, for the first pixel; the
+// next pixel is a_pix bytes further in the input). Used for borders and for
+// kernels other than 3×3 (e.g. the 7×7 VALID one of MobileFaceNet). Taps
+// are summed in list order, one FMA each.
+TEXT ·dwAVXTaps(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	MOVQ A_C4(DI), R11
+
+	MOVQ A_FLAGS(DI), AX
+	SHRQ $2, AX
+	MOVL $0xff800000, BX
+	MOVL $0x7f800000, CX
+	CMPQ AX, $1
+	JLT  tclamps                 // none: ±Inf
+	CMPQ AX, $3
+	JEQ  tclamps                 // PReLU: ±Inf, the slope does the work
+	MOVL $0, BX
+	CMPQ AX, $2
+	JNE  tclamps
+	MOVL $0x40c00000, CX         // 6.0
+tclamps:
+	MOVQ BX, X15
+	VBROADCASTSS X15, Y15
+	MOVQ CX, X14
+	VBROADCASTSS X14, Y14
+
+	MOVQ A_IN(DI), SI            // input of the current pixel
+	MOVQ A_OUT(DI), DX           // output of the current pixel
+	MOVQ A_RES(DI), R13
+	MOVQ A_N(DI), CX
+
+tpixel:
+	XORQ R14, R14                // byte offset of the channel block
+tblock:
+	EPILOAD(R14)
+	VXORPS Y9, Y9, Y9
+	MOVQ A_TAPS(DI), R8
+	MOVQ A_NTAPS(DI), R9
+	MOVQ A_W(DI), R10
+	ADDQ R14, R10
+	LEAQ (SI)(R14*1), R12
+ttap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	VMOVUPS (R10)(BX*1), Y0
+	VFMADD231PS (R12)(AX*1), Y0, Y9
+	ADDQ $16, R8
+	DECQ R9
+	JNZ  ttap
+
+	VADDPS Y12, Y9, Y9
+	TESTQ R13, R13
+	JZ   tnores
+	VADDPS (R13)(R14*1), Y9, Y9
+tnores:
+	VMAXPS Y15, Y9, Y9
+	VMINPS Y14, Y9, Y9
+	MOVQ A_FLAGS(DI), AX
+	CMPQ AX, $12
+	JL   tstore
+	VXORPS Y10, Y10, Y10
+	VMINPS Y10, Y9, Y11
+	VMAXPS Y10, Y9, Y9
+	VFMADD231PS Y13, Y11, Y9
+tstore:
+	VMOVUPS Y9, (DX)(R14*1)
+	ADDQ $32, R14
+	MOVQ A_CB(DI), AX
+	SHLQ $5, AX
+	CMPQ R14, AX
+	JL   tblock
+
+	ADDQ A_PIX(DI), SI
+	ADDQ R11, DX
+	TESTQ R13, R13
+	JZ   2(PC)
+	ADDQ R11, R13
+	DECQ CX
+	JNZ  tpixel
+	VZEROUPPER
+	RET
