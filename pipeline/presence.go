@@ -1,0 +1,97 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+)
+
+// Presence keeps each person's home/away state across cameras: a person
+// is home from the first sighting until no camera has seen them for the
+// timeout. Runners sharing one Presence report sightings; it is safe for
+// concurrent use.
+type Presence struct {
+	timeout time.Duration
+
+	mu     sync.Mutex
+	people map[string]*presenceEntry
+}
+
+type presenceEntry struct {
+	name, camera string
+	last         time.Time
+	home         bool
+}
+
+// PersonPresence is one person's presence.
+type PersonPresence struct {
+	PersonID string
+	Name     string
+	Camera   string // where they were last seen
+	LastSeen time.Time
+	Home     bool
+}
+
+// NewPresence returns a presence tracker; a person seen nowhere for
+// timeout is away (5 minutes when timeout <= 0).
+func NewPresence(timeout time.Duration) *Presence {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	return &Presence{timeout: timeout, people: make(map[string]*presenceEntry)}
+}
+
+// Timeout returns the away timeout.
+func (p *Presence) Timeout() time.Duration { return p.timeout }
+
+// Seen records a sighting and reports whether the person just arrived
+// (was away or unknown to the tracker).
+func (p *Presence) Seen(id, name, camera string, t time.Time) (arrived bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.people[id]
+	if !ok {
+		e = &presenceEntry{}
+		p.people[id] = e
+	}
+	arrived = !e.home
+	e.name, e.camera, e.home = name, camera, true
+	if t.After(e.last) {
+		e.last = t
+	}
+	return arrived
+}
+
+// Expire marks away everyone not seen since now minus the timeout and
+// calls away for each of them.
+func (p *Presence) Expire(now time.Time, away func(PersonPresence)) {
+	p.mu.Lock()
+	var gone []PersonPresence
+	for id, e := range p.people {
+		if e.home && now.Sub(e.last) >= p.timeout {
+			e.home = false
+			gone = append(gone, PersonPresence{id, e.name, e.camera, e.last, false})
+		}
+	}
+	p.mu.Unlock()
+	for _, g := range gone {
+		away(g)
+	}
+}
+
+// Forget drops a person (e.g. deleted from the gallery).
+func (p *Presence) Forget(id string) {
+	p.mu.Lock()
+	delete(p.people, id)
+	p.mu.Unlock()
+}
+
+// State returns everyone's presence.
+func (p *Presence) State() []PersonPresence {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]PersonPresence, 0, len(p.people))
+	for id, e := range p.people {
+		out = append(out, PersonPresence{id, e.name, e.camera, e.last, e.home})
+	}
+	return out
+}
