@@ -251,3 +251,5 @@ func count(evs []Event, typ EventType) int {
 	}
 	return n
 }
+
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(99, 100)) }
