@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Checks the systemd unit(s) in systemd/:
+#   1. `systemd-analyze verify` prints nothing (it exits 0 even for unknown
+#      keys or bad values, so any output is a failure);
+#   2. `systemd-analyze security --offline=yes` rates the exposure at
+#      MAX_EXPOSURE (2.0) or lower.
+# verify needs ExecStart's binary to exist, so it runs against a throwaway
+# root holding the host's units, the unit under test and a stub (or the
+# built) /usr/bin/facegate.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+max=${MAX_EXPOSURE:-2.0}
+
+if ! command -v systemd-analyze >/dev/null; then
+  echo "unit-check: systemd-analyze not found (apt-get install systemd)" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/usr/bin" "$tmp/usr/lib/systemd" "$tmp/etc/systemd/system"
+ln -s usr/lib "$tmp/lib"
+cp -a /usr/lib/systemd/system "$tmp/usr/lib/systemd/"
+if [ -x "$root/bin/facegate" ]; then
+  cp "$root/bin/facegate" "$tmp/usr/bin/facegate"
+else
+  printf '#!/bin/sh\nexit 0\n' >"$tmp/usr/bin/facegate"
+  chmod 755 "$tmp/usr/bin/facegate"
+fi
+
+fail=0
+for unit in "$root"/systemd/*.service; do
+  name=$(basename "$unit")
+  cp "$unit" "$tmp/etc/systemd/system/$name"
+  out=$(systemd-analyze verify --root="$tmp" "/etc/systemd/system/$name" 2>&1) || true
+  if [ -n "$out" ]; then
+    echo "unit-check: FAIL $name: systemd-analyze verify is not clean:" >&2
+    echo "$out" >&2
+    fail=1
+  else
+    echo "unit-check: ok   $name: systemd-analyze verify clean"
+  fi
+  sec=$(systemd-analyze security --offline=yes "$unit" 2>&1 || true)
+  level=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' | tail -1)
+  if [ -z "$level" ]; then
+    echo "unit-check: FAIL $name: no exposure level in systemd-analyze security output:" >&2
+    echo "$sec" >&2
+    fail=1
+  elif awk -v l="$level" -v m="$max" 'BEGIN { exit !(l > m) }'; then
+    echo "unit-check: FAIL $name: exposure $level > $max" >&2
+    printf '%s\n' "$sec" | grep '✗' >&2 || true
+    fail=1
+  else
+    echo "unit-check: ok   $name: exposure $level <= $max"
+  fi
+done
+exit $fail
