@@ -37,7 +37,7 @@
 	JZ 2(PC) \
 	VMOVUPS (AX)(off*1), Y13
 
-// func dwAVX3x3(a *dwArgs)
+// func dw3x3Asm(a *dwArgs)
 //
 // An interior run of a 3×3 depthwise convolution: every tap of the n
 // pixels lies inside the input. The channel-block loop is outermost so the
@@ -45,7 +45,7 @@
 // tap is one FMA with a memory operand; the three kernel rows accumulate
 // into Y9–Y11 independently to shorten the dependency chain. Adjacent
 // channel blocks share cache lines, so the second pass over a run hits L1.
-TEXT ·dwAVX3x3(SB), NOSPLIT, $0-8
+TEXT ·dw3x3Asm(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), DI
 	MOVQ A_C4(DI), R11
 	MOVQ A_ROW(DI), R12
@@ -147,14 +147,14 @@ store3:
 	VZEROUPPER
 	RET
 
-// func dwAVXTaps(a *dwArgs)
+// func dwTapsAsm(a *dwArgs)
 //
 // Any kernel shape: n pixels that share one list of in-bounds taps (pairs
 // of byte offsets into the input and the weights, for the first pixel; the
 // next pixel is a_pix bytes further in the input). Used for borders and for
 // kernels other than 3×3 (e.g. the 7×7 VALID one of MobileFaceNet). Taps
 // are summed in list order, one FMA each.
-TEXT ·dwAVXTaps(SB), NOSPLIT, $0-8
+TEXT ·dwTapsAsm(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), DI
 	MOVQ A_C4(DI), R11
 

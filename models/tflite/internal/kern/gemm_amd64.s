@@ -58,8 +58,8 @@
 	VMAXPS Y15, acc, acc \
 	VFMADD231PS alpha, Y14, acc
 
-// func gemmAVX6x16(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp)
-TEXT ·gemmAVX6x16(SB), NOSPLIT, $0-48
+// func gemmTileAsm(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+TEXT ·gemmTileAsm(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	MOVQ rows+8(FP), AX
 	MOVQ 0(AX), R8

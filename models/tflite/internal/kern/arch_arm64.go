@@ -1,0 +1,24 @@
+package kern
+
+// nr is the panel width of Packed (output channels per panel): two NEON
+// registers of 4 floats, the N side of the 8×8 tile.
+const nr = 8
+
+// mrAsm is the M side of the NEON GEMM tile (see gemm_arm64.s).
+const mrAsm = 8
+
+// haveAsm reports whether the NEON kernels run: Advanced SIMD is part of
+// every arm64 (ARMv8-A) CPU Go supports.
+const haveAsm = true
+
+//go:noescape
+func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+
+// dwBlock is the channel block of the depthwise kernels: one Q register.
+const dwBlock = 4
+
+//go:noescape
+func dw3x3Asm(a *dwArgs)
+
+//go:noescape
+func dwTapsAsm(a *dwArgs)

@@ -1,0 +1,185 @@
+//go:build amd64 || arm64
+
+package kern
+
+import "unsafe"
+
+// tileEp is the epilogue of one tile as the assembly reads it: pointers to
+// the tile's first bias, slope and residual values and a flag word
+// (bit 0 bias, bit 1 residual, bits 2–3 the ActKind).
+type tileEp struct {
+	bias, alpha, res unsafe.Pointer
+	flags            uintptr
+}
+
+// gemmBlockFloats bounds the A block (rows × K floats) that the panel loop
+// revisits, so it stays in L2 while each weight panel sits in L1.
+const gemmBlockFloats = 48 << 10
+
+func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
+	K, N := p.K, p.N
+	panels := (N + nr - 1) / nr
+	mc := max(mrAsm, gemmBlockFloats/K/mrAsm*mrAsm)
+	var rows [mrAsm]*float32
+	var tmp [mrAsm * nr]float32
+	var none tileEp
+	for mb := m0; mb < m1; mb += mc {
+		me := min(m1, mb+mc)
+		for j := range panels {
+			b := &p.panel(j)[0]
+			n0 := j * nr
+			nv := min(nr, N-n0)
+			for m := mb; m < me; m += mrAsm {
+				mv := min(mrAsm, me-m)
+				for r := range rows {
+					rows[r] = &a[(m+min(r, mv-1))*lda]
+				}
+				if mv == mrAsm && nv == nr {
+					te := tileEpAt(ep, m*ldc+n0, n0)
+					gemmTileAsm(K, &rows, b, &c[m*ldc+n0], ldc*4, &te)
+					continue
+				}
+				// Edge tile: compute it whole into tmp, finish the valid part here.
+				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none)
+				for r := range mv {
+					o := (m+r)*ldc + n0
+					for q := range nv {
+						c[o+q] = ep.apply(tmp[r*nr+q], resAt(ep, o+q), n0+q)
+					}
+				}
+			}
+		}
+	}
+}
+
+// tileEpAt is ep for the tile whose first output is at index o, channel n0.
+func tileEpAt(ep *Epilogue, o, n0 int) tileEp {
+	var te tileEp
+	if ep == nil {
+		return te
+	}
+	if ep.Bias != nil {
+		te.bias = unsafe.Pointer(&ep.Bias[n0])
+		te.flags |= 1
+	}
+	if ep.Residual != nil {
+		te.res = unsafe.Pointer(&ep.Residual[o])
+		te.flags |= 2
+	}
+	if ep.Act == ActPRelu {
+		te.alpha = unsafe.Pointer(&ep.Alpha[n0])
+	}
+	te.flags |= uintptr(ep.Act) << 2
+	return te
+}
+
+// dwArgs is the argument block of the depthwise kernels (field offsets are
+// mirrored in dw_amd64.s). Pointers address channel c0 of the first pixel;
+// byte strides: c4 = C·4 (next tap column, next output pixel), row = W·C·4
+// (next input row), pix = stride·C·4 (next input pixel).
+type dwArgs struct {
+	out, in, w, bias, alpha, res unsafe.Pointer
+	n, cb, c4, row, pix          int
+	flags                        uintptr
+	taps                         unsafe.Pointer // *[ntaps][2]int: input and weight byte offsets
+	ntaps                        int
+}
+
+// maxTaps bounds the kernel size the assembly path takes (the tap list lives
+// on the stack); larger kernels use the Go path.
+const maxTaps = 64
+
+// depthwiseAsm runs the assembly depthwise kernels and reports whether it
+// did. Channels are done in blocks of dwBlock; when C is not a multiple of
+// it the last block is recomputed at channel C−dwBlock (overlapping, same values), which is
+// why out must not overlap in or the residual.
+func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int) bool {
+	C := p.C
+	if C < dwBlock || p.KH*p.KW > maxTaps {
+		return false
+	}
+	dwChannels(out, in, w, p, ep, oy0, oy1, 0, C/dwBlock)
+	if C%dwBlock != 0 {
+		dwChannels(out, in, w, p, ep, oy0, oy1, C-dwBlock, 1)
+	}
+	return true
+}
+
+// dwChannels computes channels [c0, c0+dwBlock·cb) of output rows [oy0, oy1).
+// Each row is cut into a left border, an interior run whose taps are all in
+// bounds and a right border; a 3×3 interior with all rows in bounds takes
+// the unrolled kernel, everything else the tap-list kernel.
+func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb int) {
+	C := p.C
+	var taps [maxTaps][2]int
+	a := dwArgs{
+		w:   unsafe.Pointer(&w[c0]),
+		cb:  cb,
+		c4:  C * 4,
+		row: p.W * C * 4,
+		pix: p.SW * C * 4,
+	}
+	if ep != nil {
+		if ep.Bias != nil {
+			a.bias = unsafe.Pointer(&ep.Bias[c0])
+		}
+		if ep.Act == ActPRelu {
+			a.alpha = unsafe.Pointer(&ep.Alpha[c0])
+		}
+		a.flags = uintptr(ep.Act) << 2
+	}
+	// Interior columns: ix0 = ox·SW − PadL ≥ 0 and ix0 + KW ≤ W.
+	oxa := min(p.OW, (p.PadL+p.SW-1)/p.SW)
+	oxb := oxa
+	if lim := p.W - p.KW + p.PadL; lim >= 0 {
+		oxb = min(p.OW, max(oxa, lim/p.SW+1))
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		iy0 := oy*p.SH - p.PadT
+		ky0, ky1 := max(0, -iy0), min(p.KH, p.H-iy0)
+		run := func(ox0, n int) {
+			ix0 := ox0*p.SW - p.PadL
+			kx0, kx1 := max(0, -ix0), min(p.KW, p.W-ix0)
+			o := (oy*p.OW+ox0)*C + c0
+			a.out = unsafe.Pointer(&out[o])
+			a.res = nil
+			if ep != nil && ep.Residual != nil {
+				a.res = unsafe.Pointer(&ep.Residual[o])
+			}
+			a.n = n
+			if ky1-ky0 == 3 && kx1-kx0 == 3 && p.KH == 3 && p.KW == 3 {
+				a.in = unsafe.Pointer(&in[(iy0*p.W+ix0)*C+c0])
+				dw3x3Asm(&a)
+				return
+			}
+			nt := 0
+			for ky := ky0; ky < ky1; ky++ {
+				for kx := kx0; kx < kx1; kx++ {
+					taps[nt] = [2]int{((iy0+ky)*p.W + ix0 + kx) * C * 4, (ky*p.KW + kx) * C * 4}
+					nt++
+				}
+			}
+			if nt == 0 { // no tap in bounds: the epilogue of zero
+				for x := range n {
+					acc := out[o+x*C : o+x*C+dwBlock*cb]
+					clear(acc)
+					dwEpilogue(acc, ep, o+x*C, c0)
+				}
+				return
+			}
+			a.in = unsafe.Pointer(&in[c0])
+			a.taps = unsafe.Pointer(&taps[0])
+			a.ntaps = nt
+			dwTapsAsm(&a)
+		}
+		for ox := 0; ox < oxa; ox++ {
+			run(ox, 1)
+		}
+		if oxb > oxa {
+			run(oxa, oxb-oxa)
+		}
+		for ox := oxb; ox < p.OW; ox++ {
+			run(ox, 1)
+		}
+	}
+}

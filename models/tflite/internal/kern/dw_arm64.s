@@ -1,0 +1,215 @@
+#include "textflag.h"
+
+// NEON depthwise kernels: one Q register holds 4 consecutive channels of one
+// pixel (NHWC keeps them contiguous). The structure mirrors dw_amd64.s.
+
+// dwArgs field offsets (see asm_shared.go).
+#define A_OUT 0
+#define A_IN 8
+#define A_W 16
+#define A_BIAS 24
+#define A_ALPHA 32
+#define A_RES 40
+#define A_N 48
+#define A_CB 56
+#define A_C4 64
+#define A_ROW 72
+#define A_PIX 80
+#define A_FLAGS 88
+#define A_TAPS 96
+#define A_NTAPS 104
+
+// Vector ops the Go assembler has no mnemonic for (register numbers).
+// FADD/FMUL/FMAX/FMIN Vd.4S, Vn.4S, Vm.4S
+#define FADD4(d, n, m) WORD $(0x4E20D400 | (m<<16) | (n<<5) | d)
+#define FMUL4(d, n, m) WORD $(0x6E20DC00 | (m<<16) | (n<<5) | d)
+#define FMAX4(d, n, m) WORD $(0x4E20F400 | (m<<16) | (n<<5) | d)
+#define FMIN4(d, n, m) WORD $(0x4EA0F400 | (m<<16) | (n<<5) | d)
+
+// Epilogue registers: V12 bias (or zeros), V13 PReLU slope, V14 upper and
+// V15 lower clamp (±Inf without activation and for PReLU, 0/+Inf for ReLU,
+// 0/6 for ReLU6), so only PReLU needs a branch per vector.
+
+// CLAMPS sets V14/V15 from the activation in the flags at A_FLAGS(R0).
+#define CLAMPS(done) \
+	MOVD A_FLAGS(R0), R15 \
+	LSR $2, R15, R15 \
+	MOVW $0xff800000, R16 \
+	MOVW $0x7f800000, R17 \
+	CMP $1, R15 \
+	BLT done \
+	CMP $3, R15 \
+	BEQ done \
+	MOVW $0, R16 \
+	CMP $2, R15 \
+	BNE done \
+	MOVW $0x40c00000, R17 \
+done: \
+	VMOV R16, V15.S4 \
+	VMOV R17, V14.S4
+
+// EPILOAD loads bias and slope of the channel block at byte offset R14.
+#define EPILOAD \
+	VEOR V12.B16, V12.B16, V12.B16 \
+	MOVD A_BIAS(R0), R15 \
+	CBZ R15, 3(PC) \
+	ADD R14, R15, R15 \
+	VLD1 (R15), [V12.S4] \
+	MOVD A_ALPHA(R0), R15 \
+	CBZ R15, 3(PC) \
+	ADD R14, R15, R15 \
+	VLD1 (R15), [V13.S4]
+
+// FINISH applies bias, residual (R13, advanced by R11 when not nil) and
+// activation to V9. Clobbers V16, V17, R15.
+#define FINISH \
+	FADD4(9, 9, 12) \
+	CBZ R13, 3(PC) \
+	VLD1 (R13), [V16.S4] \
+	FADD4(9, 9, 16) \
+	FMAX4(9, 9, 15) \
+	FMIN4(9, 9, 14) \
+	MOVD A_FLAGS(R0), R15 \
+	CMP $12, R15 \
+	BLT 5(PC) \
+	VEOR V16.B16, V16.B16, V16.B16 \
+	FMIN4(17, 9, 16) \
+	FMAX4(9, 9, 16) \
+	VFMLA V13.S4, V17.S4, V9.S4
+
+// func dw3x3Asm(a *dwArgs)
+//
+// Interior run of a 3×3 depthwise convolution (all taps in bounds). The
+// channel-block loop is outermost so the block's 9 weight vectors stay in
+// V0–V8 over the run; inputs are loaded with register post-increment (C·4)
+// along each kernel row, and the three rows accumulate in V9–V11.
+TEXT ·dw3x3Asm(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R0
+	MOVD A_C4(R0), R11
+	MOVD A_ROW(R0), R12
+	CLAMPS(clamps)
+	// R19 = pix − 3·C·4: the step from the end of a kernel row to the next pixel.
+	MOVD A_PIX(R0), R19
+	SUB R11, R19, R19
+	SUB R11, R19, R19
+	SUB R11, R19, R19
+	MOVD $0, R14                 // byte offset of the channel block
+
+block:
+	MOVD A_W(R0), R1
+	ADD R14, R1, R1
+	VLD1.P (R1)(R11), [V0.S4]
+	VLD1.P (R1)(R11), [V1.S4]
+	VLD1.P (R1)(R11), [V2.S4]
+	VLD1.P (R1)(R11), [V3.S4]
+	VLD1.P (R1)(R11), [V4.S4]
+	VLD1.P (R1)(R11), [V5.S4]
+	VLD1.P (R1)(R11), [V6.S4]
+	VLD1.P (R1)(R11), [V7.S4]
+	VLD1.P (R1)(R11), [V8.S4]
+	EPILOAD
+
+	MOVD A_IN(R0), R3
+	ADD R14, R3, R3              // kernel row 0 of the first pixel
+	ADD R12, R3, R4              // row 1
+	ADD R12, R4, R5              // row 2
+	MOVD A_OUT(R0), R6
+	ADD R14, R6, R6
+	MOVD A_RES(R0), R13
+	CBZ R13, 2(PC)
+	ADD R14, R13, R13
+	MOVD A_N(R0), R7
+
+pixel:
+	VLD1.P (R3)(R11), [V20.S4]
+	VLD1.P (R3)(R11), [V21.S4]
+	VLD1.P (R3)(R11), [V22.S4]
+	VLD1.P (R4)(R11), [V23.S4]
+	VLD1.P (R4)(R11), [V24.S4]
+	VLD1.P (R4)(R11), [V25.S4]
+	VLD1.P (R5)(R11), [V26.S4]
+	VLD1.P (R5)(R11), [V27.S4]
+	VLD1.P (R5)(R11), [V28.S4]
+	FMUL4(9, 20, 0)
+	FMUL4(10, 23, 3)
+	FMUL4(11, 26, 6)
+	VFMLA V1.S4, V21.S4, V9.S4
+	VFMLA V4.S4, V24.S4, V10.S4
+	VFMLA V7.S4, V27.S4, V11.S4
+	VFMLA V2.S4, V22.S4, V9.S4
+	VFMLA V5.S4, V25.S4, V10.S4
+	VFMLA V8.S4, V28.S4, V11.S4
+	FADD4(9, 9, 10)
+	FADD4(9, 9, 11)
+	FINISH
+	VST1 [V9.S4], (R6)
+	ADD R11, R6, R6
+	CBZ R13, 2(PC)
+	ADD R11, R13, R13
+	ADD R19, R3, R3
+	ADD R19, R4, R4
+	ADD R19, R5, R5
+	SUBS $1, R7, R7
+	BNE pixel
+
+	ADD $16, R14, R14
+	MOVD A_CB(R0), R15
+	LSL $4, R15, R15
+	CMP R15, R14
+	BLT block
+	RET
+
+// func dwTapsAsm(a *dwArgs)
+//
+// Any kernel shape: n pixels sharing one list of in-bounds taps (byte
+// offsets into the input and the weights for the first pixel; each next
+// pixel is A_PIX bytes further in the input). Taps are summed in list order.
+TEXT ·dwTapsAsm(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R0
+	MOVD A_C4(R0), R11
+	CLAMPS(tclamps)
+	MOVD A_IN(R0), R1            // input of the current pixel
+	MOVD A_OUT(R0), R2           // output of the current pixel
+	MOVD A_RES(R0), R3           // residual of the current pixel, or nil
+	MOVD A_N(R0), R7
+
+tpixel:
+	MOVD $0, R14
+tblock:
+	EPILOAD
+	VEOR V9.B16, V9.B16, V9.B16
+	MOVD A_TAPS(R0), R8
+	MOVD A_NTAPS(R0), R9
+	MOVD A_W(R0), R10
+	ADD R14, R10, R10
+	ADD R14, R1, R12
+ttap:
+	LDP.P 16(R8), (R21, R22)
+	ADD R21, R12, R23
+	ADD R22, R10, R24
+	VLD1 (R23), [V20.S4]
+	VLD1 (R24), [V21.S4]
+	VFMLA V21.S4, V20.S4, V9.S4
+	SUBS $1, R9, R9
+	BNE ttap
+
+	MOVD $0, R13
+	CBZ R3, 2(PC)
+	ADD R14, R3, R13
+	FINISH
+	ADD R14, R2, R15
+	VST1 [V9.S4], (R15)
+	ADD $16, R14, R14
+	MOVD A_CB(R0), R15
+	LSL $4, R15, R15
+	CMP R15, R14
+	BLT tblock
+
+	MOVD A_PIX(R0), R15
+	ADD R15, R1, R1
+	ADD R11, R2, R2
+	CBZ R3, 2(PC)
+	ADD R11, R3, R3
+	SUBS $1, R7, R7
+	BNE tpixel
+	RET

@@ -1,0 +1,349 @@
+#include "textflag.h"
+
+// NEON micro-kernel: an 8×8 tile of C = A·Wᵀ.
+//
+// Register allocation (all 32 vector registers): accumulators V0–V15 (row r
+// in V(2r), V(2r+1): 8 floats), packed weights for 4 k steps in V16–V23
+// (two 64-byte loads), and 4 consecutive A values of each of the 8 rows in
+// V24–V31. Each FMLA multiplies a weight vector by one lane of an A
+// register (FMLA by element), so a 4-step block costs 10 loads for 64 FMLAs
+// and no broadcasts: the FMA pipes, not the load port, set the pace. Rows
+// are read through 8 row pointers (R3–R10), so an M remainder can repeat a
+// valid row whose results the caller drops.
+//
+// The Go assembler has no mnemonics for FMLA (by element), FADD, FMAX and
+// FMIN on vectors, so they are spelled as WORDs by the macros below
+// (arguments are register numbers).
+
+// FMLA Vd.4S, Vn.4S, Vm.S[i]
+#define FMLAE(d, n, m, i) WORD $(0x4F801000 | ((i&1)<<21) | (m<<16) | ((i>>1)<<11) | (n<<5) | d)
+// FADD Vd.4S, Vn.4S, Vm.4S
+#define FADD4(d, n, m) WORD $(0x4E20D400 | (m<<16) | (n<<5) | d)
+// FMAX Vd.4S, Vn.4S, Vm.4S
+#define FMAX4(d, n, m) WORD $(0x4E20F400 | (m<<16) | (n<<5) | d)
+// FMIN Vd.4S, Vn.4S, Vm.4S
+#define FMIN4(d, n, m) WORD $(0x4EA0F400 | (m<<16) | (n<<5) | d)
+
+// func gemmTileAsm(k int, rows *[8]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+TEXT ·gemmTileAsm(SB), NOSPLIT, $0-48
+	MOVD k+0(FP), R0
+	MOVD rows+8(FP), R2
+	MOVD b+16(FP), R1
+	MOVD 0(R2), R3
+	MOVD 8(R2), R4
+	MOVD 16(R2), R5
+	MOVD 24(R2), R6
+	MOVD 32(R2), R7
+	MOVD 40(R2), R8
+	MOVD 48(R2), R9
+	MOVD 56(R2), R10
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	LSR $2, R0, R17              // 4-step blocks
+	AND $3, R0, R0               // single steps left
+	CBZ R17, tail
+
+loop4:
+	VLD1.P 16(R3), [V24.S4]
+	VLD1.P 16(R4), [V25.S4]
+	VLD1.P 16(R5), [V26.S4]
+	VLD1.P 16(R6), [V27.S4]
+	VLD1.P 16(R7), [V28.S4]
+	VLD1.P 16(R8), [V29.S4]
+	VLD1.P 16(R9), [V30.S4]
+	VLD1.P 16(R10), [V31.S4]
+	VLD1.P 64(R1), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1.P 64(R1), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FMLAE(0, 16, 24, 0)
+	FMLAE(1, 17, 24, 0)
+	FMLAE(2, 16, 25, 0)
+	FMLAE(3, 17, 25, 0)
+	FMLAE(4, 16, 26, 0)
+	FMLAE(5, 17, 26, 0)
+	FMLAE(6, 16, 27, 0)
+	FMLAE(7, 17, 27, 0)
+	FMLAE(8, 16, 28, 0)
+	FMLAE(9, 17, 28, 0)
+	FMLAE(10, 16, 29, 0)
+	FMLAE(11, 17, 29, 0)
+	FMLAE(12, 16, 30, 0)
+	FMLAE(13, 17, 30, 0)
+	FMLAE(14, 16, 31, 0)
+	FMLAE(15, 17, 31, 0)
+	FMLAE(0, 18, 24, 1)
+	FMLAE(1, 19, 24, 1)
+	FMLAE(2, 18, 25, 1)
+	FMLAE(3, 19, 25, 1)
+	FMLAE(4, 18, 26, 1)
+	FMLAE(5, 19, 26, 1)
+	FMLAE(6, 18, 27, 1)
+	FMLAE(7, 19, 27, 1)
+	FMLAE(8, 18, 28, 1)
+	FMLAE(9, 19, 28, 1)
+	FMLAE(10, 18, 29, 1)
+	FMLAE(11, 19, 29, 1)
+	FMLAE(12, 18, 30, 1)
+	FMLAE(13, 19, 30, 1)
+	FMLAE(14, 18, 31, 1)
+	FMLAE(15, 19, 31, 1)
+	FMLAE(0, 20, 24, 2)
+	FMLAE(1, 21, 24, 2)
+	FMLAE(2, 20, 25, 2)
+	FMLAE(3, 21, 25, 2)
+	FMLAE(4, 20, 26, 2)
+	FMLAE(5, 21, 26, 2)
+	FMLAE(6, 20, 27, 2)
+	FMLAE(7, 21, 27, 2)
+	FMLAE(8, 20, 28, 2)
+	FMLAE(9, 21, 28, 2)
+	FMLAE(10, 20, 29, 2)
+	FMLAE(11, 21, 29, 2)
+	FMLAE(12, 20, 30, 2)
+	FMLAE(13, 21, 30, 2)
+	FMLAE(14, 20, 31, 2)
+	FMLAE(15, 21, 31, 2)
+	FMLAE(0, 22, 24, 3)
+	FMLAE(1, 23, 24, 3)
+	FMLAE(2, 22, 25, 3)
+	FMLAE(3, 23, 25, 3)
+	FMLAE(4, 22, 26, 3)
+	FMLAE(5, 23, 26, 3)
+	FMLAE(6, 22, 27, 3)
+	FMLAE(7, 23, 27, 3)
+	FMLAE(8, 22, 28, 3)
+	FMLAE(9, 23, 28, 3)
+	FMLAE(10, 22, 29, 3)
+	FMLAE(11, 23, 29, 3)
+	FMLAE(12, 22, 30, 3)
+	FMLAE(13, 23, 30, 3)
+	FMLAE(14, 22, 31, 3)
+	FMLAE(15, 23, 31, 3)
+	SUBS $1, R17, R17
+	BNE loop4
+
+tail:
+	CBZ R0, epilogue
+
+loop1:
+	FMOVS.P 4(R3), F24
+	FMOVS.P 4(R4), F25
+	FMOVS.P 4(R5), F26
+	FMOVS.P 4(R6), F27
+	FMOVS.P 4(R7), F28
+	FMOVS.P 4(R8), F29
+	FMOVS.P 4(R9), F30
+	FMOVS.P 4(R10), F31
+	VLD1.P 32(R1), [V16.S4, V17.S4]
+	FMLAE(0, 16, 24, 0)
+	FMLAE(1, 17, 24, 0)
+	FMLAE(2, 16, 25, 0)
+	FMLAE(3, 17, 25, 0)
+	FMLAE(4, 16, 26, 0)
+	FMLAE(5, 17, 26, 0)
+	FMLAE(6, 16, 27, 0)
+	FMLAE(7, 17, 27, 0)
+	FMLAE(8, 16, 28, 0)
+	FMLAE(9, 17, 28, 0)
+	FMLAE(10, 16, 29, 0)
+	FMLAE(11, 17, 29, 0)
+	FMLAE(12, 16, 30, 0)
+	FMLAE(13, 17, 30, 0)
+	FMLAE(14, 16, 31, 0)
+	FMLAE(15, 17, 31, 0)
+	SUBS $1, R0, R0
+	BNE loop1
+
+epilogue:
+	MOVD ep+40(FP), R13
+	MOVD ldc+32(FP), R12
+	MOVD 24(R13), R14            // flags: bit 0 bias, bit 1 residual, bits 2-3 activation
+	TBZ $0, R14, nobias
+	MOVD 0(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 16)
+	FADD4(3, 3, 17)
+	FADD4(4, 4, 16)
+	FADD4(5, 5, 17)
+	FADD4(6, 6, 16)
+	FADD4(7, 7, 17)
+	FADD4(8, 8, 16)
+	FADD4(9, 9, 17)
+	FADD4(10, 10, 16)
+	FADD4(11, 11, 17)
+	FADD4(12, 12, 16)
+	FADD4(13, 13, 17)
+	FADD4(14, 14, 16)
+	FADD4(15, 15, 17)
+
+nobias:
+	TBZ $1, R14, nores
+	MOVD 16(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V18.S4, V19.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V20.S4, V21.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V22.S4, V23.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V24.S4, V25.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V26.S4, V27.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V28.S4, V29.S4]
+	ADD R12, R15, R15
+	VLD1 (R15), [V30.S4, V31.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+	FADD4(4, 4, 20)
+	FADD4(5, 5, 21)
+	FADD4(6, 6, 22)
+	FADD4(7, 7, 23)
+	FADD4(8, 8, 24)
+	FADD4(9, 9, 25)
+	FADD4(10, 10, 26)
+	FADD4(11, 11, 27)
+	FADD4(12, 12, 28)
+	FADD4(13, 13, 29)
+	FADD4(14, 14, 30)
+	FADD4(15, 15, 31)
+
+nores:
+	LSR $2, R14, R14
+	VEOR V31.B16, V31.B16, V31.B16
+	CMP $1, R14
+	BEQ relu
+	CMP $2, R14
+	BEQ relu6
+	CMP $3, R14
+	BEQ prelu
+	B store
+
+relu6:
+	MOVW $0x40c00000, R15        // 6.0
+	VMOV R15, V30.S4
+	FMIN4(0, 0, 30)
+	FMIN4(1, 1, 30)
+	FMIN4(2, 2, 30)
+	FMIN4(3, 3, 30)
+	FMIN4(4, 4, 30)
+	FMIN4(5, 5, 30)
+	FMIN4(6, 6, 30)
+	FMIN4(7, 7, 30)
+	FMIN4(8, 8, 30)
+	FMIN4(9, 9, 30)
+	FMIN4(10, 10, 30)
+	FMIN4(11, 11, 30)
+	FMIN4(12, 12, 30)
+	FMIN4(13, 13, 30)
+	FMIN4(14, 14, 30)
+	FMIN4(15, 15, 30)
+
+relu:
+	FMAX4(0, 0, 31)
+	FMAX4(1, 1, 31)
+	FMAX4(2, 2, 31)
+	FMAX4(3, 3, 31)
+	FMAX4(4, 4, 31)
+	FMAX4(5, 5, 31)
+	FMAX4(6, 6, 31)
+	FMAX4(7, 7, 31)
+	FMAX4(8, 8, 31)
+	FMAX4(9, 9, 31)
+	FMAX4(10, 10, 31)
+	FMAX4(11, 11, 31)
+	FMAX4(12, 12, 31)
+	FMAX4(13, 13, 31)
+	FMAX4(14, 14, 31)
+	FMAX4(15, 15, 31)
+	B store
+
+prelu:
+	// x = max(x,0) + slope·min(x,0): exactly x·slope for x < 0.
+	MOVD 8(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	FMIN4(20, 0, 31)
+	FMAX4(0, 0, 31)
+	VFMLA V16.S4, V20.S4, V0.S4
+	FMIN4(21, 1, 31)
+	FMAX4(1, 1, 31)
+	VFMLA V17.S4, V21.S4, V1.S4
+	FMIN4(22, 2, 31)
+	FMAX4(2, 2, 31)
+	VFMLA V16.S4, V22.S4, V2.S4
+	FMIN4(23, 3, 31)
+	FMAX4(3, 3, 31)
+	VFMLA V17.S4, V23.S4, V3.S4
+	FMIN4(24, 4, 31)
+	FMAX4(4, 4, 31)
+	VFMLA V16.S4, V24.S4, V4.S4
+	FMIN4(25, 5, 31)
+	FMAX4(5, 5, 31)
+	VFMLA V17.S4, V25.S4, V5.S4
+	FMIN4(26, 6, 31)
+	FMAX4(6, 6, 31)
+	VFMLA V16.S4, V26.S4, V6.S4
+	FMIN4(27, 7, 31)
+	FMAX4(7, 7, 31)
+	VFMLA V17.S4, V27.S4, V7.S4
+	FMIN4(20, 8, 31)
+	FMAX4(8, 8, 31)
+	VFMLA V16.S4, V20.S4, V8.S4
+	FMIN4(21, 9, 31)
+	FMAX4(9, 9, 31)
+	VFMLA V17.S4, V21.S4, V9.S4
+	FMIN4(22, 10, 31)
+	FMAX4(10, 10, 31)
+	VFMLA V16.S4, V22.S4, V10.S4
+	FMIN4(23, 11, 31)
+	FMAX4(11, 11, 31)
+	VFMLA V17.S4, V23.S4, V11.S4
+	FMIN4(24, 12, 31)
+	FMAX4(12, 12, 31)
+	VFMLA V16.S4, V24.S4, V12.S4
+	FMIN4(25, 13, 31)
+	FMAX4(13, 13, 31)
+	VFMLA V17.S4, V25.S4, V13.S4
+	FMIN4(26, 14, 31)
+	FMAX4(14, 14, 31)
+	VFMLA V16.S4, V26.S4, V14.S4
+	FMIN4(27, 15, 31)
+	FMAX4(15, 15, 31)
+	VFMLA V17.S4, V27.S4, V15.S4
+
+store:
+	MOVD c+24(FP), R11
+	VST1 [V0.S4, V1.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V2.S4, V3.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V4.S4, V5.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V6.S4, V7.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V8.S4, V9.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V10.S4, V11.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V12.S4, V13.S4], (R11)
+	ADD R12, R11, R11
+	VST1 [V14.S4, V15.S4], (R11)
+	RET
