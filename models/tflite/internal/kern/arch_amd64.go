@@ -6,6 +6,10 @@ import "golang.org/x/sys/cpu"
 // registers of 8 floats, the N side of the 6×16 AVX2 tile.
 const nr = 16
 
+// asmEdges: the AVX2 kernel finishes partial tiles itself (row count and
+// column mask), so no tile goes through the Go epilogue.
+const asmEdges = true
+
 // mrAsm is the M side of the AVX2 GEMM tile (see gemm_amd64.s).
 const mrAsm = 6
 

@@ -4,6 +4,10 @@ package kern
 // registers of 4 floats, the N side of the 8×8 tile.
 const nr = 8
 
+// asmEdges: the NEON kernel always writes a whole tile; partial tiles go
+// through a stack tile and the Go epilogue.
+const asmEdges = false
+
 // mrAsm is the M side of the NEON GEMM tile (see gemm_arm64.s).
 const mrAsm = 8
 

@@ -5,41 +5,76 @@ package kern
 import "unsafe"
 
 // tileEp is the epilogue of one tile as the assembly reads it: pointers to
-// the tile's first bias, slope and residual values and a flag word
-// (bit 0 bias, bit 1 residual, bits 2–3 the ActKind).
+// the tile's first bias, slope and residual values, a flag word (bit 0
+// bias, bit 1 residual, bits 2–3 the ActKind), and, for kernels that finish
+// edge tiles themselves (asmEdges), a column mask (nr int32 lanes, −1 for
+// columns inside N, or nil for a full panel) and the number of valid rows.
 type tileEp struct {
 	bias, alpha, res unsafe.Pointer
 	flags            uintptr
+	mask             unsafe.Pointer
+	rows             int
 }
 
 // gemmBlockFloats bounds the A block (rows × K floats) that the panel loop
 // revisits, so it stays in L2 while each weight panel sits in L1.
 const gemmBlockFloats = 48 << 10
 
+// gemmAsm drives the assembly micro-kernel: A is cut into row blocks that
+// stay in L2, each block is swept by every weight panel (which stays in L1)
+// and each panel by mrAsm-row tiles.
 func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
 	K, N := p.K, p.N
 	panels := (N + nr - 1) / nr
 	mc := max(mrAsm, gemmBlockFloats/K/mrAsm*mrAsm)
-	var rows [mrAsm]*float32
-	var tmp [mrAsm * nr]float32
-	var none tileEp
+	var (
+		rows              [mrAsm]*float32
+		tmp               [mrAsm * nr]float32
+		none              tileEp
+		mask              [nr]int32
+		biasPad, alphaPad [nr]float32
+	)
 	for mb := m0; mb < m1; mb += mc {
 		me := min(m1, mb+mc)
 		for j := range panels {
 			b := &p.panel(j)[0]
 			n0 := j * nr
 			nv := min(nr, N-n0)
+			te := tileEpAt(ep, 0, n0)
+			if nv < nr && asmEdges {
+				// A partial panel: the kernel reads nr bias and slope values,
+				// so give it padded copies, and a mask for C and the residual.
+				for q := range nr {
+					mask[q] = 0
+					if q < nv {
+						mask[q] = -1
+					}
+				}
+				te.mask = unsafe.Pointer(&mask[0])
+				if ep != nil && ep.Bias != nil {
+					copy(biasPad[:], ep.Bias[n0:N])
+					te.bias = unsafe.Pointer(&biasPad[0])
+				}
+				if ep != nil && ep.Act == ActPRelu {
+					copy(alphaPad[:], ep.Alpha[n0:N])
+					te.alpha = unsafe.Pointer(&alphaPad[0])
+				}
+			}
 			for m := mb; m < me; m += mrAsm {
 				mv := min(mrAsm, me-m)
 				for r := range rows {
 					rows[r] = &a[(m+min(r, mv-1))*lda]
 				}
-				if mv == mrAsm && nv == nr {
-					te := tileEpAt(ep, m*ldc+n0, n0)
+				if asmEdges || (mv == mrAsm && nv == nr) {
+					if ep != nil && ep.Residual != nil {
+						te.res = unsafe.Pointer(&ep.Residual[m*ldc+n0])
+					}
+					te.rows = mv
 					gemmTileAsm(K, &rows, b, &c[m*ldc+n0], ldc*4, &te)
 					continue
 				}
 				// Edge tile: compute it whole into tmp, finish the valid part here.
+				none.rows = mrAsm
 				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none)
 				for r := range mv {
 					o := (m+r)*ldc + n0
@@ -54,7 +89,7 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 
 // tileEpAt is ep for the tile whose first output is at index o, channel n0.
 func tileEpAt(ep *Epilogue, o, n0 int) tileEp {
-	var te tileEp
+	te := tileEp{rows: mrAsm}
 	if ep == nil {
 		return te
 	}

@@ -7,9 +7,12 @@ import (
 )
 
 // The GEMM shapes are MobileFaceNet's 1×1 convolutions at batch 1 (rows =
-// pixels, K = input channels, N = output channels).
+// pixels, K = input channels, N = output channels), then two BlazeFace-like
+// ones.
 var gemmShapes = []struct{ M, K, N int }{
 	{3136, 64, 128}, {784, 128, 256}, {196, 256, 512}, {49, 512, 128},
+	// BlazeFace-like: channel counts that leave partial panels.
+	{4096, 24, 28}, {1024, 42, 48},
 }
 
 func BenchmarkGemm(b *testing.B) {

@@ -7,8 +7,10 @@
 // and Y14 holds the broadcast A value. That is all 16 ymm registers with no
 // accumulator ever spilled; each k step issues 12 FMAs for 2 vector loads and
 // 6 broadcasts, enough to keep both FMA pipes busy. A rows are read through
-// six row pointers (R8–R13) with a shared index DX, so rows past the end of
-// an M remainder can point at a valid row and be discarded by the caller.
+// six row pointers (R8–R13) with a shared index DX, so the rows of an M
+// remainder can repeat a valid row; the epilogue neither reads nor stores
+// past the valid rows, and a column mask limits an N remainder, so every
+// tile, edge or not, finishes here.
 
 // STEP does one k step. bo0/bo1 are the byte offsets of the two weight
 // halves in the panel, ao the byte offset of the A element.
@@ -108,9 +110,17 @@ loop1:
 	JL   loop1
 
 epilogue:
+	// The tile's epilogue (tileEp): 0 bias, 8 alpha, 16 res, 24 flags,
+	// 32 mask, 40 rows. Rows past `rows` are neither read from the residual
+	// nor stored; with a mask (16 int32 lanes, −1 = column inside N) the
+	// residual is read and C written with VMASKMOVPS, which neither faults
+	// nor writes on masked-off lanes. Bias and slope always hold 16 values
+	// (the Go side pads a partial panel's), so they load unmasked.
 	MOVQ ep+40(FP), DI
 	MOVQ ldc+32(FP), R14
 	MOVQ 24(DI), BX  // flags: bit 0 bias, bit 1 residual, bits 2-3 activation
+	MOVQ 32(DI), R8  // column mask or nil
+	MOVQ 40(DI), CX  // valid rows, 1..6
 	TESTQ $1, BX
 	JZ   nobias
 	MOVQ 0(DI), AX
@@ -122,23 +132,79 @@ nobias:
 	TESTQ $2, BX
 	JZ   nores
 	MOVQ 16(DI), AX
+	TESTQ R8, R8
+	JNZ  resmasked
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
+	CMPQ CX, $1
+	JLE  nores
 	ADDQ R14, AX
 	VADDPS (AX), Y2, Y2
 	VADDPS 32(AX), Y3, Y3
+	CMPQ CX, $2
+	JLE  nores
 	ADDQ R14, AX
 	VADDPS (AX), Y4, Y4
 	VADDPS 32(AX), Y5, Y5
+	CMPQ CX, $3
+	JLE  nores
 	ADDQ R14, AX
 	VADDPS (AX), Y6, Y6
 	VADDPS 32(AX), Y7, Y7
+	CMPQ CX, $4
+	JLE  nores
 	ADDQ R14, AX
 	VADDPS (AX), Y8, Y8
 	VADDPS 32(AX), Y9, Y9
+	CMPQ CX, $5
+	JLE  nores
 	ADDQ R14, AX
 	VADDPS (AX), Y10, Y10
 	VADDPS 32(AX), Y11, Y11
+	JMP  nores
+
+resmasked:
+	VMOVUPS (R8), Y12
+	VMOVUPS 32(R8), Y13
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y0, Y0
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y1, Y1
+	CMPQ CX, $1
+	JLE  nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y2, Y2
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y3, Y3
+	CMPQ CX, $2
+	JLE  nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y4, Y4
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y5, Y5
+	CMPQ CX, $3
+	JLE  nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y6, Y6
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y7, Y7
+	CMPQ CX, $4
+	JLE  nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y8, Y8
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y9, Y9
+	CMPQ CX, $5
+	JLE  nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y10, Y10
+	VMASKMOVPS 32(AX), Y13, Y14
+	VADDPS Y14, Y11, Y11
 
 nores:
 	SHRQ $2, BX
@@ -184,22 +250,68 @@ prelu:
 
 store:
 	MOVQ c+24(FP), AX
+	TESTQ R8, R8
+	JNZ  storemasked
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
+	CMPQ CX, $1
+	JLE  done
 	ADDQ R14, AX
 	VMOVUPS Y2, (AX)
 	VMOVUPS Y3, 32(AX)
+	CMPQ CX, $2
+	JLE  done
 	ADDQ R14, AX
 	VMOVUPS Y4, (AX)
 	VMOVUPS Y5, 32(AX)
+	CMPQ CX, $3
+	JLE  done
 	ADDQ R14, AX
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y7, 32(AX)
+	CMPQ CX, $4
+	JLE  done
 	ADDQ R14, AX
 	VMOVUPS Y8, (AX)
 	VMOVUPS Y9, 32(AX)
+	CMPQ CX, $5
+	JLE  done
 	ADDQ R14, AX
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
+	JMP  done
+
+storemasked:
+	VMOVUPS (R8), Y12
+	VMOVUPS 32(R8), Y13
+	VMASKMOVPS Y0, Y12, (AX)
+	VMASKMOVPS Y1, Y13, 32(AX)
+	CMPQ CX, $1
+	JLE  done
+	ADDQ R14, AX
+	VMASKMOVPS Y2, Y12, (AX)
+	VMASKMOVPS Y3, Y13, 32(AX)
+	CMPQ CX, $2
+	JLE  done
+	ADDQ R14, AX
+	VMASKMOVPS Y4, Y12, (AX)
+	VMASKMOVPS Y5, Y13, 32(AX)
+	CMPQ CX, $3
+	JLE  done
+	ADDQ R14, AX
+	VMASKMOVPS Y6, Y12, (AX)
+	VMASKMOVPS Y7, Y13, 32(AX)
+	CMPQ CX, $4
+	JLE  done
+	ADDQ R14, AX
+	VMASKMOVPS Y8, Y12, (AX)
+	VMASKMOVPS Y9, Y13, 32(AX)
+	CMPQ CX, $5
+	JLE  done
+	ADDQ R14, AX
+	VMASKMOVPS Y10, Y12, (AX)
+	VMASKMOVPS Y11, Y13, 32(AX)
+
+done:
 	VZEROUPPER
 	RET

@@ -92,7 +92,10 @@ var acts = []ActKind{ActNone, ActRelu, ActRelu6, ActPRelu}
 func TestGemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	type shape struct{ M, N, K int }
-	shapes := []shape{{1, 1, 1}, {6, 16, 8}, {7, 17, 9}, {13, 33, 64}, {5, 3, 2}, {12, 32, 1}}
+	shapes := []shape{{1, 1, 1}, {6, 16, 8}, {7, 17, 9}, {13, 33, 64}, {5, 3, 2}, {12, 32, 1},
+		// Several row blocks, and BlazeFace-like channel counts (N not a
+		// multiple of any tile width).
+		{300, 40, 200}, {97, 24, 42}, {64, 28, 36}}
 	for range 14 {
 		shapes = append(shapes, shape{1 + r.IntN(25), 1 + r.IntN(50), 1 + r.IntN(80)})
 	}
