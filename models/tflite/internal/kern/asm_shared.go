@@ -22,11 +22,15 @@ const gemmBlockFloats = 48 << 10
 
 // gemmAsm drives the assembly micro-kernel: A is cut into row blocks that
 // stay in L2, each block is swept by every weight panel (which stays in L1)
-// and each panel by mrAsm-row tiles.
+// and each panel by mrAsm-row tiles. Full tiles, including the shifted last
+// panel of Packed, store directly with the fused epilogue. A panel narrower
+// than nr (N < nr), a shifted panel whose residual is the output itself
+// (its overlapped columns must not get the residual twice) and, without
+// asmEdges, an M remainder are the only masked or Go-finished tiles.
 func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
 	K, N := p.K, p.N
-	panels := (N + nr - 1) / nr
 	mc := max(mrAsm, gemmBlockFloats/K/mrAsm*mrAsm)
+	inPlace := ep != nil && ep.Residual != nil && overlaps(c, ep.Residual)
 	var (
 		rows              [mrAsm]*float32
 		tmp               [mrAsm * nr]float32
@@ -36,28 +40,33 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 	)
 	for mb := m0; mb < m1; mb += mc {
 		me := min(m1, mb+mc)
-		for j := range panels {
+		for j := range p.panels() {
 			b := &p.panel(j)[0]
-			n0 := j * nr
-			nv := min(nr, N-n0)
-			te := tileEpAt(ep, 0, n0)
-			if nv < nr && asmEdges {
-				// A partial panel: the kernel reads nr bias and slope values,
-				// so give it padded copies, and a mask for C and the residual.
+			col0 := p.panelCol(j)
+			nv := min(nr, N-col0) // valid lanes of the panel
+			q0 := 0               // first lane to write
+			if inPlace {
+				q0 = j*nr - col0
+			}
+			partial := nv < nr || q0 > 0
+			te := tileEpAt(ep, 0, col0)
+			if partial && asmEdges {
 				for q := range nr {
 					mask[q] = 0
-					if q < nv {
+					if q >= q0 && q < nv {
 						mask[q] = -1
 					}
 				}
 				te.mask = unsafe.Pointer(&mask[0])
-				if ep != nil && ep.Bias != nil {
-					copy(biasPad[:], ep.Bias[n0:N])
-					te.bias = unsafe.Pointer(&biasPad[0])
-				}
-				if ep != nil && ep.Act == ActPRelu {
-					copy(alphaPad[:], ep.Alpha[n0:N])
-					te.alpha = unsafe.Pointer(&alphaPad[0])
+				if nv < nr { // the kernel reads nr bias and slope values
+					if ep != nil && ep.Bias != nil {
+						copy(biasPad[:], ep.Bias[col0:N])
+						te.bias = unsafe.Pointer(&biasPad[0])
+					}
+					if ep != nil && ep.Act == ActPRelu {
+						copy(alphaPad[:], ep.Alpha[col0:N])
+						te.alpha = unsafe.Pointer(&alphaPad[0])
+					}
 				}
 			}
 			for m := mb; m < me; m += mrAsm {
@@ -65,26 +74,35 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 				for r := range rows {
 					rows[r] = &a[(m+min(r, mv-1))*lda]
 				}
-				if asmEdges || (mv == mrAsm && nv == nr) {
+				if asmEdges || (mv == mrAsm && !partial) {
 					if ep != nil && ep.Residual != nil {
-						te.res = unsafe.Pointer(&ep.Residual[m*ldc+n0])
+						te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
 					}
 					te.rows = mv
-					gemmTileAsm(K, &rows, b, &c[m*ldc+n0], ldc*4, &te)
+					gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te)
 					continue
 				}
 				// Edge tile: compute it whole into tmp, finish the valid part here.
 				none.rows = mrAsm
 				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none)
 				for r := range mv {
-					o := (m+r)*ldc + n0
-					for q := range nv {
-						c[o+q] = ep.apply(tmp[r*nr+q], resAt(ep, o+q), n0+q)
+					o := (m+r)*ldc + col0
+					for q := q0; q < nv; q++ {
+						c[o+q] = ep.apply(tmp[r*nr+q], resAt(ep, o+q), col0+q)
 					}
 				}
 			}
 		}
 	}
+}
+
+// overlaps reports whether x and y share memory.
+func overlaps(x, y []float32) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	x0, y0 := uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&y[0]))
+	return x0 < y0+uintptr(len(y))*4 && y0 < x0+uintptr(len(x))*4
 }
 
 // tileEpAt is ep for the tile whose first output is at index o, channel n0.

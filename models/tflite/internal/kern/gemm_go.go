@@ -8,7 +8,7 @@ package kern
 // and dropped at the store.
 func gemmGo(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
 	K, N := p.K, p.N
-	panels := (N + nr - 1) / nr
+	panels := p.panels()
 	for m := m0; m < m1; m += 4 {
 		mr := min(4, m1-m)
 		// Rows beyond mr alias the last valid one; their results are dropped.
@@ -25,13 +25,20 @@ func gemmGo(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, e
 		}
 		for j := range panels {
 			b := p.panel(j)
-			for jj := 0; jj < nr && j*nr+jj < N; jj += 4 {
+			col0, own := p.panelCol(j), j*nr
+			for jj := 0; jj < nr && col0+jj < N; jj += 4 {
+				n0 := col0 + jj
+				if n0+4 <= own {
+					continue // columns of the previous panel
+				}
 				var acc [4][4]float32
 				gemmGo4x4(&acc, a0, a1, a2, a3, b[jj:])
-				n0 := j*nr + jj
+				// Write only the columns this panel owns, so an in-place
+				// residual is added exactly once.
+				q0 := max(0, own-n0)
 				for r := range mr {
 					row := (m + r) * ldc
-					for q := range min(4, N-n0) {
+					for q := q0; q < min(4, N-n0); q++ {
 						n := n0 + q
 						c[row+n] = ep.apply(acc[r][q], resAt(ep, row+n), n)
 					}

@@ -80,10 +80,14 @@ func (e *Epilogue) check(n, need int) {
 
 // Packed is a weight matrix of N output channels by K inputs, packed for
 // Gemm. Its layout belongs to this package: the output channels are cut
-// into panels of nr (the width of the register tile, 16 on amd64, 8
+// into panels of nr (the width of the register tile: 16 on amd64, 8
 // elsewhere); panel j holds, for each k in order, the nr weights
-// W[j·nr+i][k], zero-padded past N. A micro-kernel thus reads one
-// contiguous, aligned-stride stream per panel.
+// W[c+i][k] of its columns c = panelCol(j) … c+nr−1, so a micro-kernel reads
+// one contiguous stream per panel. When N ≥ nr is not a multiple of nr the
+// last panel is shifted left to end at column N, overlapping its
+// neighbour: every panel is then full and stores need no masking (the
+// overlapped columns are computed twice, identically). Panel j owns the
+// columns [j·nr, min((j+1)·nr, N)). Only N < nr leaves a zero-padded panel.
 type Packed struct {
 	N, K int
 	w    []float32 // panels × K × nr
@@ -95,12 +99,14 @@ func PackWeights(w []float32, n, k int) *Packed {
 	if n < 0 || k < 0 || len(w) < n*k {
 		panic(fmt.Sprintf("kern: PackWeights: %d weights for %d×%d", len(w), n, k))
 	}
-	panels := (n + nr - 1) / nr
-	p := &Packed{N: n, K: k, w: make([]float32, panels*k*nr)}
+	p := &Packed{N: n, K: k}
+	panels := p.panels()
+	p.w = make([]float32, panels*k*nr)
 	for j := range panels {
 		dst := p.w[j*k*nr : (j+1)*k*nr]
+		col0 := p.panelCol(j)
 		for i := range nr {
-			row := j*nr + i
+			row := col0 + i
 			if row >= n {
 				break
 			}
@@ -111,6 +117,17 @@ func PackWeights(w []float32, n, k int) *Packed {
 		}
 	}
 	return p
+}
+
+// panels is the number of panels.
+func (p *Packed) panels() int { return (p.N + nr - 1) / nr }
+
+// panelCol is the first column held by panel j (see Packed).
+func (p *Packed) panelCol(j int) int {
+	if p.N < nr {
+		return 0
+	}
+	return min(j*nr, p.N-nr)
 }
 
 // panel returns the packed weights of panel j.
