@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"facegate/pipeline/frame"
 )
 
 // Publish hands one event to the bridge without waiting. When the bridge is
@@ -167,12 +169,21 @@ func (b *Bridge) announceEvent(ctx context.Context, st *announceState, ev Event)
 	if ev.Name != "" {
 		e.Name = &ev.Name
 	}
-	if ev.Image != nil {
-		labels := ev.Faces
-		if len(labels) == 0 {
-			labels = []Label{{Box: ev.Box, Name: ev.Name}}
+	img, labels := ev.Image, ev.Faces
+	if len(labels) == 0 {
+		labels = []Label{{Box: ev.Box, Name: ev.Name}}
+	}
+	if img == nil && len(ev.Thumb) > 0 && (ev.Type == EventRecognized || ev.Type == EventUnknown) {
+		var box frame.Box
+		var err error
+		if img, box, err = thumbCanvas(ev.Thumb, ev.Box); err != nil {
+			b.snapFailed.Add(1)
+			b.log.Warn("mqtt: event thumbnail unreadable", "err", err)
 		}
-		jpg, err := st.painter.render(ev.Image, labels)
+		labels = []Label{{Box: box, Name: ev.Name}}
+	}
+	if img != nil {
+		jpg, err := st.painter.render(img, labels)
 		if err != nil {
 			b.snapFailed.Add(1)
 			b.log.Warn("mqtt: snapshot not drawn", "err", err)

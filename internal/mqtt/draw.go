@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 
+	xdraw "golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
@@ -164,6 +165,35 @@ func drawLabel(dst *image.RGBA, face font.Face, box image.Rectangle, name string
 		Dot:  fixed.P(box.Min.X+pad, top+pad+ascent),
 	}
 	d.DrawString(name)
+}
+
+// thumbSide is the short side a thumbnail is enlarged to, so that names
+// drawn on it are readable.
+const thumbSide = 384
+
+// thumbCanvas decodes a pipeline thumbnail (the face box widened by a
+// quarter on each side, clamped to the frame, scaled down) and returns it
+// enlarged, with the face box mapped into it.
+func thumbCanvas(thumb []byte, b frame.Box) (image.Image, frame.Box, error) {
+	src, err := jpeg.Decode(bytes.NewReader(thumb))
+	if err != nil {
+		return nil, frame.Box{}, err
+	}
+	w, h := float32(src.Bounds().Dx()), float32(src.Bounds().Dy())
+	if w < 1 || h < 1 || b.W <= 0 || b.H <= 0 {
+		return nil, frame.Box{}, errors.New("empty thumbnail or box")
+	}
+	// The crop's origin is known; its far edges may have been clamped to
+	// the frame, which only shrinks them, so the smaller of the two scale
+	// estimates is the unclamped, true one.
+	x0, y0 := max(b.X-b.W/4, 0), max(b.Y-b.H/4, 0)
+	s := min((b.X+b.W*5/4-x0)/w, (b.Y+b.H*5/4-y0)/h)
+	s = max(s, 1e-3)
+	k := max(1, float32(thumbSide)/min(w, h))
+	dst := image.NewRGBA(image.Rect(0, 0, int(w*k), int(h*k)))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+	box := frame.Box{X: (b.X - x0) / s * k, Y: (b.Y - y0) / s * k, W: b.W / s * k, H: b.H / s * k}
+	return dst, box, nil
 }
 
 // FrameImage wraps a packed RGB or BGR frame as an image.Image without

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"facegate/pipeline/gallery"
 )
 
 // Request operations, the last level of <base>/request/<op>.
@@ -32,7 +34,7 @@ const (
 const maxImagePixels = 40_000_000
 
 // maxNameLen is the longest name the gallery accepts, in characters.
-const maxNameLen = 64
+const maxNameLen = gallery.MaxNameRunes
 
 // request is one request waiting for the worker.
 type request struct {
@@ -371,25 +373,11 @@ func transactionOf(payload []byte) json.RawMessage {
 	return t.Transaction
 }
 
-// cleanName trims and NFC-normalises a name and checks its length, so the
-// name stored is the name every later message repeats byte for byte.
+// cleanName is the gallery's own name rule (trimmed, NFC, 1–64 characters,
+// no control or invisible characters), checked before anything changes, so
+// the name stored is the name every later message repeats byte for byte.
 func cleanName(s string) (string, error) {
-	if !utf8.ValidString(s) {
-		return "", errors.New("name is not valid UTF-8")
-	}
-	n := norm.NFC.String(strings.TrimSpace(s))
-	switch c := utf8.RuneCountInString(n); {
-	case c == 0:
-		return "", errors.New("name is empty")
-	case c > maxNameLen:
-		return "", fmt.Errorf("name is %d characters long; at most %d", c, maxNameLen)
-	}
-	for _, r := range n {
-		if r < 0x20 || r == 0x7f {
-			return "", errors.New("name contains control characters")
-		}
-	}
-	return n, nil
+	return gallery.NormalizeName(s)
 }
 
 // decodeImage checks a base64 JPEG or PNG (a data: URL prefix is accepted)

@@ -66,6 +66,9 @@ type Event struct {
 	Image image.Image
 	// Faces are drawn on Image; when empty, Box and Name are.
 	Faces []Label
+	// Thumb is the pipeline's JPEG of the face (its box widened by a
+	// quarter on each side). Without Image, the snapshot is drawn on it.
+	Thumb []byte
 }
 
 // Label is one face drawn on a snapshot.

@@ -1,0 +1,197 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"time"
+
+	"facegate/pipeline"
+	"facegate/pipeline/frame"
+	"facegate/pipeline/gallery"
+)
+
+// ServiceGallery adapts the gallery service, plus three hooks only the
+// daemon can provide, to Gallery. internal/app fills it in:
+//
+//	g := &mqtt.ServiceGallery{Service: svc, FromCamera: ..., LastUnknown: ..., HealthFunc: ...}
+type ServiceGallery struct {
+	Service *gallery.Service
+	// FromCamera enrolls the best face seen on camera within timeout under
+	// name (the pipeline's live-track enrollment). Nil: refused with a clear
+	// error.
+	FromCamera func(ctx context.Context, camera, name string, timeout time.Duration) (gallery.Person, error)
+	// LastUnknown returns the embedding of the last unknown face seen, if
+	// any. Nil: "ignore" is refused with a clear error.
+	LastUnknown func() (frame.Embedding, bool)
+	// HealthFunc reports the daemon's health. Nil: {"status":"ok"}.
+	HealthFunc func(ctx context.Context) (any, error)
+}
+
+var _ Gallery = (*ServiceGallery)(nil)
+
+func fromGallery(p gallery.Person) Person {
+	return Person{ID: p.ID, Name: p.Name, Samples: p.Samples}
+}
+
+// People lists the enrolled people (from the current snapshot: no I/O).
+func (g *ServiceGallery) People(context.Context) ([]Person, error) {
+	people := g.Service.People()
+	out := make([]Person, len(people))
+	for i, p := range people {
+		out[i] = fromGallery(p)
+	}
+	return out, nil
+}
+
+// RegisterImage decodes the image and enrolls it through the service with
+// source "mqtt"; the service's quality gate refuses no face, several faces
+// and poor faces, and then nothing changes.
+func (g *ServiceGallery) RegisterImage(ctx context.Context, name string, img []byte) (Person, error) {
+	im, _, err := image.Decode(bytes.NewReader(img))
+	if err != nil {
+		return Person{}, fmt.Errorf("cannot decode the image: %w", err)
+	}
+	e, err := g.Service.EnrollImages(ctx, name, []gallery.Image{{Label: "mqtt", Img: im}}, gallery.SourceMQTT, gallery.EnrollOptions{})
+	if err != nil {
+		for _, r := range e.Results {
+			if r.Err != nil {
+				return Person{}, cleanErr(r.Err) // the reason of the one image says more
+			}
+		}
+		return Person{}, cleanErr(err)
+	}
+	return fromGallery(e.Person), nil
+}
+
+// RegisterFromCamera enrolls from a live camera.
+func (g *ServiceGallery) RegisterFromCamera(ctx context.Context, camera, name string, timeout time.Duration) (Person, error) {
+	if g.FromCamera == nil {
+		return Person{}, errors.New("registering from a camera is not available on this device")
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p, err := g.FromCamera(ctx, camera, name, timeout)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return Person{}, fmt.Errorf("no face good enough to enroll was seen within %s", timeout)
+		}
+		return Person{}, cleanErr(err)
+	}
+	return fromGallery(p), nil
+}
+
+// Delete removes a person.
+func (g *ServiceGallery) Delete(ctx context.Context, id string) (Person, error) {
+	p, err := g.Service.Delete(ctx, id)
+	if err != nil {
+		return Person{}, cleanErr(err)
+	}
+	return fromGallery(p), nil
+}
+
+// Rename renames a person.
+func (g *ServiceGallery) Rename(ctx context.Context, id, name string) (Person, error) {
+	p, err := g.Service.Rename(ctx, id, name)
+	if err != nil {
+		return Person{}, cleanErr(err)
+	}
+	return fromGallery(p), nil
+}
+
+// IgnoreLastUnknown marks the last unknown face as "not a person".
+func (g *ServiceGallery) IgnoreLastUnknown(ctx context.Context) error {
+	if g.LastUnknown == nil {
+		return errors.New("ignoring faces is not available on this device")
+	}
+	e, ok := g.LastUnknown()
+	if !ok {
+		return errors.New("no unknown face seen yet")
+	}
+	_, err := g.Service.Ignore(ctx, e)
+	return cleanErr(err)
+}
+
+// Health reports the daemon's health.
+func (g *ServiceGallery) Health(ctx context.Context) (any, error) {
+	if g.HealthFunc == nil {
+		return map[string]any{"status": "ok", "people": len(g.Service.People())}, nil
+	}
+	return g.HealthFunc(ctx)
+}
+
+// cleanErr drops the "gallery: " prefix of the service's errors: the
+// requester asked facegate, not a package.
+func cleanErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	const prefix = "gallery: "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		return wrapped{msg: msg[len(prefix):], err: err}
+	}
+	return err
+}
+
+// wrapped changes an error's message and keeps it for errors.Is.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w wrapped) Error() string { return w.msg }
+func (w wrapped) Unwrap() error { return w.err }
+
+// WatchGallery makes the bridge follow every gallery change (from the web
+// page and the CLI too): the people list and discovery are re-published.
+// Call the returned function to stop.
+func (b *Bridge) WatchGallery(svc *gallery.Service) (stop func()) {
+	if b == nil || svc == nil {
+		return func() {}
+	}
+	return svc.OnChange(func(c gallery.Change) {
+		switch c.Kind {
+		case gallery.ChangeIgnored, gallery.ChangePolicy:
+			return
+		}
+		b.PeopleChanged()
+	})
+}
+
+// HandleEvent takes one pipeline event (from a pipeline.Hub subscription)
+// without waiting: presence events become <base>/person/<id>, the others
+// <base>/event, and the event's thumbnail becomes the snapshot.
+func (b *Bridge) HandleEvent(ev pipeline.Event) {
+	if b == nil {
+		return
+	}
+	if ev.Type == pipeline.EventPresence {
+		b.SetPresence(Presence{PersonID: ev.PersonID, Name: ev.Name, State: ev.State, LastSeen: ev.Time, Camera: ev.Camera})
+		return
+	}
+	b.Publish(Event{
+		Type: string(ev.Type), ID: ev.ID, Time: ev.Time, Camera: ev.Camera, Track: int64(ev.Track),
+		PersonID: ev.PersonID, Name: ev.Name, Similarity: ev.Similarity, Box: ev.Box,
+		Thumb: ev.Thumb,
+	})
+}
+
+// FollowEvents hands every event of a hub subscription to the bridge until
+// the channel closes or ctx ends. The hub's buffer is the bounded queue
+// between the pipeline and MQTT; the caller owns the goroutine it runs in.
+func (b *Bridge) FollowEvents(ctx context.Context, events <-chan pipeline.Event) {
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			b.HandleEvent(ev)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
