@@ -1,0 +1,169 @@
+// Package blazeface detects faces with MediaPipe's BlazeFace models
+// (short-range 128×128 and sparse full-range 192×192) and reproduces
+// MediaPipe's host code around them: letterbox preprocessing, SSD anchors,
+// box and keypoint decoding, weighted non-maximum suppression and the
+// projection back to image pixels.
+package blazeface
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"slices"
+
+	"facegate/models"
+	"facegate/models/tflite"
+	"facegate/pipeline/frame"
+)
+
+// Options configure a Detector.
+type Options struct {
+	Model     string  // "short" (default, faces within ~2 m) or "full" (sparse full-range)
+	MinScore  float32 // minimum detection score; 0 means 0.5, MediaPipe's default
+	Threads   int     // interpreter threads; 0 lets the runtime choose
+	ModelPath string  // optional replacement .tflite file for the chosen model
+}
+
+// Detector runs one BlazeFace interpreter. It owns its buffers and is not
+// safe for concurrent use: give each goroutine its own Detector.
+type Detector struct {
+	ip       *tflite.Interpreter
+	file     models.File
+	anchors  []anchor
+	size     int
+	regOut   int // output index of the box regressors [1, N, 16]
+	scoreOut int // output index of the score logits [1, N, 1]
+	minScore float32
+
+	lb       letterbox
+	cands    []candidate
+	clusters []candidate
+	done     []bool
+	rgb      []byte
+}
+
+// New loads the chosen model and builds its interpreter.
+func New(opt Options) (*Detector, error) {
+	var name string
+	var spec anchorSpec
+	switch opt.Model {
+	case "", "short":
+		name, spec = models.DetectorShort, shortAnchors
+	case "full":
+		name, spec = models.DetectorFull, fullAnchors
+	default:
+		return nil, fmt.Errorf("blazeface: unknown model %q (want short or full)", opt.Model)
+	}
+	minScore := opt.MinScore
+	if minScore == 0 {
+		minScore = defaultMinimum
+	}
+	if !(minScore > 0 && minScore <= 1) {
+		return nil, fmt.Errorf("blazeface: minimum score %v outside (0, 1]", opt.MinScore)
+	}
+	file, err := models.Open(name, opt.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	m, err := tflite.Load(file.Data)
+	if err != nil {
+		return nil, fmt.Errorf("blazeface: %s: %w", file.Name, err)
+	}
+	d := &Detector{file: file, anchors: spec.anchors(), size: spec.inputSize, minScore: minScore, regOut: -1, scoreOut: -1}
+	in := m.Inputs()
+	if len(in) != 1 || !slices.Equal(in[0].Shape, []int{1, d.size, d.size, 3}) {
+		return nil, fmt.Errorf("blazeface: %s: want one input [1 %d %d 3], have %v", file.Name, d.size, d.size, in)
+	}
+	n := len(d.anchors)
+	for i, o := range m.Outputs() {
+		switch {
+		case slices.Equal(o.Shape, []int{1, n, numCoords}):
+			d.regOut = i
+		case slices.Equal(o.Shape, []int{1, n, 1}):
+			d.scoreOut = i
+		}
+	}
+	if d.regOut < 0 || d.scoreOut < 0 {
+		return nil, fmt.Errorf("blazeface: %s: want outputs [1 %d 16] and [1 %d 1], have %v", file.Name, n, n, m.Outputs())
+	}
+	d.ip, err = tflite.NewInterpreter(m, tflite.Options{Threads: opt.Threads})
+	if err != nil {
+		return nil, fmt.Errorf("blazeface: %s: %w", file.Name, err)
+	}
+	d.cands = make([]candidate, 0, 64)
+	d.clusters = make([]candidate, 0, 16)
+	d.done = make([]bool, 0, 64)
+	return d, nil
+}
+
+// Close releases the interpreter. It is idempotent.
+func (d *Detector) Close() {
+	if d.ip != nil {
+		d.ip.Close()
+		d.ip = nil
+	}
+}
+
+// Model returns the identity of the model file (name and sha256 prefix).
+func (d *Detector) Model() string { return d.file.ID() }
+
+// InputSize returns the side of the model's square input in pixels.
+func (d *Detector) InputSize() int { return d.size }
+
+// ErrClosed is returned by a closed Detector.
+var ErrClosed = errors.New("blazeface: detector closed")
+
+// Detect finds faces in a packed RGB or BGR frame and appends them to
+// dst[:0], best first. With a reused dst it allocates nothing once the
+// detector has seen the frame size.
+func (d *Detector) Detect(f *frame.Frame, dst []frame.Face) ([]frame.Face, error) {
+	if d.ip == nil {
+		return dst[:0], ErrClosed
+	}
+	if f == nil || f.Width <= 0 || f.Height <= 0 || f.Stride < 3*f.Width ||
+		len(f.Pix) < f.Stride*(f.Height-1)+3*f.Width {
+		return dst[:0], errors.New("blazeface: malformed frame")
+	}
+	if f.Format != frame.RGB && f.Format != frame.BGR {
+		return dst[:0], fmt.Errorf("blazeface: unsupported frame format %v", f.Format)
+	}
+	r, g, b := channels(f.Format)
+	return d.run(f.Pix, f.Width, f.Height, f.Stride, 3, r, g, b, dst)
+}
+
+// DetectImage finds faces in any image, best first. Box and keypoint
+// coordinates are relative to the image's bounds' top-left corner.
+// Gray images are expanded to R = G = B.
+func (d *Detector) DetectImage(img image.Image) ([]frame.Face, error) {
+	if d.ip == nil {
+		return nil, ErrClosed
+	}
+	bnd := img.Bounds()
+	if bnd.Dx() <= 0 || bnd.Dy() <= 0 {
+		return nil, errors.New("blazeface: empty image")
+	}
+	if g, ok := img.(*image.Gray); ok { // sample gray directly, no RGB copy
+		off := g.PixOffset(bnd.Min.X, bnd.Min.Y)
+		return d.run(g.Pix[off:], bnd.Dx(), bnd.Dy(), g.Stride, 1, 0, 0, 0, nil)
+	}
+	var w, h int
+	d.rgb, w, h = toRGB(img, d.rgb)
+	return d.run(d.rgb, w, h, 3*w, 3, 0, 1, 2, nil)
+}
+
+// run letterboxes the pixels into the input tensor, invokes the model and
+// decodes its outputs.
+func (d *Detector) run(pix []byte, w, h, stride, bpp, r, g, b int, dst []frame.Face) ([]frame.Face, error) {
+	d.lb.setup(w, h, d.size)
+	d.lb.fillRGB(d.ip.Input(0), pix, stride, bpp, r, g, b)
+	if err := d.ip.Invoke(); err != nil {
+		return dst[:0], fmt.Errorf("blazeface: %w", err)
+	}
+	d.cands = decode(d.cands[:0], d.ip.Output(d.regOut), d.ip.Output(d.scoreOut), d.anchors, d.size, d.minScore)
+	d.clusters, d.done = weightedNMS(d.cands, d.done, d.clusters[:0])
+	dst = dst[:0]
+	for i := range d.clusters {
+		dst = append(dst, d.lb.project(&d.clusters[i]))
+	}
+	return dst, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package blazeface
+
+const raceEnabled = false
