@@ -10,6 +10,9 @@ const nr = 16
 // column mask), so no tile goes through the Go epilogue.
 const asmEdges = true
 
+// asmMultiTile: the AVX2 kernel walks several row tiles in one call.
+const asmMultiTile = true
+
 // mrAsm is the M side of the AVX2 GEMM tile (see gemm_amd64.s).
 const mrAsm = 6
 
@@ -18,7 +21,7 @@ const mrAsm = 6
 var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
 // dwBlock is the channel block of the depthwise kernels: one ymm.
 const dwBlock = 8

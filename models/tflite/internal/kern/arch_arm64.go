@@ -8,6 +8,9 @@ const nr = 8
 // through a stack tile and the Go epilogue.
 const asmEdges = false
 
+// asmMultiTile: the NEON kernel does one tile per call.
+const asmMultiTile = false
+
 // mrAsm is the M side of the NEON GEMM tile (see gemm_arm64.s).
 const mrAsm = 8
 
@@ -16,7 +19,7 @@ const mrAsm = 8
 const haveAsm = true
 
 //go:noescape
-func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp)
+func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
 // dwBlock is the channel block of the depthwise kernels: one Q register.
 const dwBlock = 4

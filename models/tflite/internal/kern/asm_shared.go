@@ -69,8 +69,12 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 					}
 				}
 			}
-			for m := mb; m < me; m += mrAsm {
+			for m := mb; m < me; {
 				mv := min(mrAsm, me-m)
+				nt := 1
+				if asmMultiTile && mv == mrAsm {
+					nt = (me - m) / mrAsm
+				}
 				for r := range rows {
 					rows[r] = &a[(m+min(r, mv-1))*lda]
 				}
@@ -79,18 +83,20 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 						te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
 					}
 					te.rows = mv
-					gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te)
+					gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+					m += nt * mv
 					continue
 				}
 				// Edge tile: compute it whole into tmp, finish the valid part here.
 				none.rows = mrAsm
-				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none)
+				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none, lda, 1)
 				for r := range mv {
 					o := (m+r)*ldc + col0
 					for q := q0; q < nv; q++ {
 						c[o+q] = ep.apply(tmp[r*nr+q], resAt(ep, o+q), col0+q)
 					}
 				}
+				m += mv
 			}
 		}
 	}

@@ -60,9 +60,13 @@
 	VMAXPS Y15, acc, acc \
 	VFMADD231PS alpha, Y14, acc
 
-// func gemmTileAsm(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp)
-TEXT ·gemmTileAsm(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
+// func gemmTileAsm(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
+//
+// Computes ntiles tiles down the rows: after each tile the row pointers move
+// 6·lda floats and C (and the residual) 6·ldc, so one call covers a whole
+// row block of a panel and the call overhead does not weigh on small K.
+// Locals: 0(SP) tiles left, 8(SP) C of the tile, 16(SP) its residual.
+TEXT ·gemmTileAsm(SB), NOSPLIT, $24-64
 	MOVQ rows+8(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -70,6 +74,16 @@ TEXT ·gemmTileAsm(SB), NOSPLIT, $0-48
 	MOVQ 24(AX), R11
 	MOVQ 32(AX), R12
 	MOVQ 40(AX), R13
+	MOVQ ntiles+56(FP), AX
+	MOVQ AX, 0(SP)
+	MOVQ c+24(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ ep+40(FP), DI
+	MOVQ 16(DI), AX
+	MOVQ AX, 16(SP)
+
+tile:
+	MOVQ k+0(FP), CX
 	MOVQ b+16(FP), SI
 	XORQ DX, DX
 	VXORPS Y0, Y0, Y0
@@ -119,7 +133,7 @@ epilogue:
 	MOVQ ep+40(FP), DI
 	MOVQ ldc+32(FP), R14
 	MOVQ 24(DI), BX  // flags: bit 0 bias, bit 1 residual, bits 2-3 activation
-	MOVQ 32(DI), R8  // column mask or nil
+	MOVQ 32(DI), SI  // column mask or nil (SI is free once the K loop is done)
 	MOVQ 40(DI), CX  // valid rows, 1..6
 	TESTQ $1, BX
 	JZ   nobias
@@ -131,8 +145,8 @@ epilogue:
 nobias:
 	TESTQ $2, BX
 	JZ   nores
-	MOVQ 16(DI), AX
-	TESTQ R8, R8
+	MOVQ 16(SP), AX
+	TESTQ SI, SI
 	JNZ  resmasked
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
@@ -164,8 +178,8 @@ nobias:
 	JMP  nores
 
 resmasked:
-	VMOVUPS (R8), Y12
-	VMOVUPS 32(R8), Y13
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
 	VMASKMOVPS (AX), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	VMASKMOVPS 32(AX), Y13, Y14
@@ -249,8 +263,8 @@ prelu:
 	PRELU1(Y13, Y11)
 
 store:
-	MOVQ c+24(FP), AX
-	TESTQ R8, R8
+	MOVQ 8(SP), AX
+	TESTQ SI, SI
 	JNZ  storemasked
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
@@ -282,8 +296,8 @@ store:
 	JMP  done
 
 storemasked:
-	VMOVUPS (R8), Y12
-	VMOVUPS 32(R8), Y13
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
 	VMASKMOVPS Y0, Y12, (AX)
 	VMASKMOVPS Y1, Y13, 32(AX)
 	CMPQ CX, $1
@@ -313,5 +327,23 @@ storemasked:
 	VMASKMOVPS Y11, Y13, 32(AX)
 
 done:
+	DECQ 0(SP)
+	JZ   finish
+	MOVQ lda+48(FP), AX
+	LEAQ (AX)(AX*2), AX
+	SHLQ $3, AX      // 6 rows of A in bytes
+	ADDQ AX, R8
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ AX, R12
+	ADDQ AX, R13
+	LEAQ (R14)(R14*2), AX
+	SHLQ $1, AX      // 6 rows of C in bytes
+	ADDQ AX, 8(SP)
+	ADDQ AX, 16(SP)  // harmless without a residual: it is not read
+	JMP  tile
+
+finish:
 	VZEROUPPER
 	RET

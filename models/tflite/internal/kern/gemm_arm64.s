@@ -24,8 +24,10 @@
 // FMIN Vd.4S, Vn.4S, Vm.4S
 #define FMIN4(d, n, m) WORD $(0x4EA0F400 | (m<<16) | (n<<5) | d)
 
-// func gemmTileAsm(k int, rows *[8]*float32, b *float32, c *float32, ldc int, ep *tileEp)
-TEXT ·gemmTileAsm(SB), NOSPLIT, $0-48
+// func gemmTileAsm(k int, rows *[8]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
+//
+// One tile per call (ntiles is 1, see asmMultiTile).
+TEXT ·gemmTileAsm(SB), NOSPLIT, $0-64
 	MOVD k+0(FP), R0
 	MOVD rows+8(FP), R2
 	MOVD b+16(FP), R1
