@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -37,19 +36,19 @@ type setupState struct {
 // initSetup creates the admin from AdminPassword, or makes and logs a
 // setup code, when no user exists yet.
 func (s *Server) initSetup(ctx context.Context) error {
-	has, err := s.opt.Auth.HasUsers(ctx)
+	n, err := s.opt.Auth.UserCount(ctx)
 	if err != nil {
 		return fmt.Errorf("web: read users: %w", err)
 	}
-	if has {
+	if n > 0 {
 		return nil
 	}
 	if pw := s.opt.AdminPassword.Reveal(); pw != "" {
 		if err := CheckPassword(pw); err != nil {
 			return fmt.Errorf("web: FACEGATE_ADMIN_PASSWORD: %w", err)
 		}
-		u := User{Name: AdminUser, PasswordHash: HashPassword(pw, s.opt.KDF), Created: s.now()}
-		if err := s.opt.Auth.PutUser(ctx, u); err != nil {
+		u := User{Name: AdminUser, PasswordHash: HashPassword(pw, s.opt.KDF), Admin: true, Created: s.now()}
+		if err := s.opt.Auth.CreateFirstUser(ctx, u); err != nil {
 			return fmt.Errorf("web: create admin: %w", err)
 		}
 		s.log.Info("admin account created from the provisioned password")
@@ -105,15 +104,15 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func hashToken(t string) string {
+func hashToken(t string) []byte {
 	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
+	return sum[:]
 }
 
 // principal is who made a request.
 type principal struct {
 	User        string
-	SessionHash string // empty for API tokens
+	SessionHash []byte // nil for API tokens
 	TokenID     string // empty for sessions
 }
 
@@ -131,7 +130,7 @@ func (s *Server) authenticate(r *http.Request) (principal, bool) {
 		if !ok || !strings.HasPrefix(tok, tokenPrefix) {
 			return principal{}, false
 		}
-		t, err := s.opt.Auth.TokenByHash(r.Context(), hashToken(tok))
+		t, err := s.opt.Auth.APITokenByHash(r.Context(), hashToken(tok))
 		if err != nil {
 			return principal{}, false
 		}
@@ -262,8 +261,14 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	u := User{Name: AdminUser, PasswordHash: HashPassword(req.Password, s.opt.KDF), Created: s.now()}
-	if err := s.opt.Auth.PutUser(r.Context(), u); err != nil {
+	u := User{Name: AdminUser, PasswordHash: HashPassword(req.Password, s.opt.KDF), Admin: true, Created: s.now()}
+	if err := s.opt.Auth.CreateFirstUser(r.Context(), u); err != nil {
+		if n, cerr := s.opt.Auth.UserCount(r.Context()); cerr == nil && n > 0 {
+			// Provisioned another way (CLI, another process) meanwhile.
+			s.setup.code = ""
+			writeError(w, http.StatusConflict, "setup is already done; log in instead")
+			return
+		}
 		s.writeErr(w, err)
 		return
 	}
@@ -319,7 +324,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalOf(r)
-	if p.SessionHash != "" {
+	if p.SessionHash != nil {
 		if err := s.opt.Auth.DeleteSession(r.Context(), p.SessionHash); err != nil {
 			s.writeErr(w, err)
 			return
@@ -338,7 +343,7 @@ type passwordRequest struct {
 // handlePassword changes the logged-in user's password.
 func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalOf(r)
-	if p.SessionHash == "" {
+	if p.SessionHash == nil {
 		writeError(w, http.StatusForbidden, "log in with a password to change it (API tokens cannot)")
 		return
 	}
@@ -363,7 +368,7 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.PasswordHash = HashPassword(req.New, s.opt.KDF)
-	if err := s.opt.Auth.PutUser(r.Context(), u); err != nil {
+	if err := s.opt.Auth.UpdateUser(r.Context(), u); err != nil {
 		s.writeErr(w, err)
 		return
 	}
@@ -380,7 +385,7 @@ type tokenCreated struct {
 }
 
 func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.opt.Auth.Tokens(r.Context())
+	ts, err := s.opt.Auth.APITokens(r.Context())
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -393,7 +398,7 @@ func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalOf(r)
-	if p.SessionHash == "" {
+	if p.SessionHash == nil {
 		writeError(w, http.StatusForbidden, "API tokens can only be created from a logged-in page")
 		return
 	}
@@ -407,8 +412,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := tokenPrefix + randomToken()
-	t := APIToken{ID: gallery.NewID(), Name: name, Hash: hashToken(tok), Created: s.now()}
-	if err := s.opt.Auth.PutToken(r.Context(), t); err != nil {
+	t := APIToken{ID: gallery.NewID(), Name: name, User: p.User, Hash: hashToken(tok), Created: s.now()}
+	if err := s.opt.Auth.PutAPIToken(r.Context(), t); err != nil {
 		s.writeErr(w, err)
 		return
 	}
@@ -417,7 +422,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request) {
-	if err := s.opt.Auth.DeleteToken(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.opt.Auth.DeleteAPIToken(r.Context(), r.PathValue("id")); err != nil {
 		s.writeErr(w, err)
 		return
 	}

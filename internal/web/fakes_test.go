@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -220,51 +221,64 @@ func (a *fakeAuth) User(_ context.Context, name string) (User, error) {
 	return u, nil
 }
 
-func (a *fakeAuth) PutUser(_ context.Context, u User) error {
+func (a *fakeAuth) CreateFirstUser(_ context.Context, u User) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(a.users) > 0 {
+		return errors.New("a user already exists")
+	}
 	a.users[u.Name] = u
 	return nil
 }
 
-func (a *fakeAuth) HasUsers(context.Context) (bool, error) {
+func (a *fakeAuth) UpdateUser(_ context.Context, u User) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.users) > 0, nil
+	if _, ok := a.users[u.Name]; !ok {
+		return gallery.ErrNotFound
+	}
+	a.users[u.Name] = u
+	return nil
+}
+
+func (a *fakeAuth) UserCount(context.Context) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.users), nil
 }
 
 func (a *fakeAuth) PutSession(_ context.Context, s Session) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.sessions[s.TokenHash] = s
+	a.sessions[string(s.TokenHash)] = s
 	return nil
 }
 
-func (a *fakeAuth) Session(_ context.Context, h string) (Session, error) {
+func (a *fakeAuth) Session(_ context.Context, h []byte) (Session, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s, ok := a.sessions[h]
+	s, ok := a.sessions[string(h)]
 	if !ok {
 		return s, gallery.ErrNotFound
 	}
 	return s, nil
 }
 
-func (a *fakeAuth) DeleteSession(_ context.Context, h string) error {
+func (a *fakeAuth) DeleteSession(_ context.Context, h []byte) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.sessions, h)
+	delete(a.sessions, string(h))
 	return nil
 }
 
-func (a *fakeAuth) PutToken(_ context.Context, t APIToken) error {
+func (a *fakeAuth) PutAPIToken(_ context.Context, t APIToken) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.tokens[t.ID] = t
 	return nil
 }
 
-func (a *fakeAuth) Tokens(context.Context) ([]APIToken, error) {
+func (a *fakeAuth) APITokens(context.Context) ([]APIToken, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []APIToken
@@ -274,18 +288,18 @@ func (a *fakeAuth) Tokens(context.Context) ([]APIToken, error) {
 	return out, nil
 }
 
-func (a *fakeAuth) TokenByHash(_ context.Context, h string) (APIToken, error) {
+func (a *fakeAuth) APITokenByHash(_ context.Context, h []byte) (APIToken, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, t := range a.tokens {
-		if t.Hash == h {
+		if bytes.Equal(t.Hash, h) {
 			return t, nil
 		}
 	}
 	return APIToken{}, gallery.ErrNotFound
 }
 
-func (a *fakeAuth) DeleteToken(_ context.Context, id string) error {
+func (a *fakeAuth) DeleteAPIToken(_ context.Context, id string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.tokens[id]; !ok {

@@ -86,12 +86,13 @@ type Events interface {
 type User struct {
 	Name         string
 	PasswordHash string // PHC string, see HashPassword
+	Admin        bool
 	Created      time.Time
 }
 
 // Session is a logged-in browser. Only the SHA-256 of its token is stored.
 type Session struct {
-	TokenHash string // hex SHA-256 of the cookie value
+	TokenHash []byte // SHA-256 of the cookie value
 	User      string
 	Created   time.Time
 	Expires   time.Time
@@ -101,26 +102,32 @@ type Session struct {
 type APIToken struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
-	Hash    string    `json:"-"` // hex SHA-256 of the token
+	User    string    `json:"user"`
+	Hash    []byte    `json:"-"` // SHA-256 of the token
 	Created time.Time `json:"created"`
 }
 
-// AuthStore keeps users, sessions and API tokens. Lookups of absent items
-// return an error wrapping gallery.ErrNotFound.
+// AuthStore keeps users, sessions and API tokens (internal/store has the
+// same methods without ctx). Lookups of absent items return an error
+// wrapping gallery.ErrNotFound.
 type AuthStore interface {
+	// UserCount is 0 until the first-start setup is done.
+	UserCount(ctx context.Context) (int, error)
 	User(ctx context.Context, name string) (User, error)
-	PutUser(ctx context.Context, u User) error
-	// HasUsers reports whether any user exists (the setup is done).
-	HasUsers(ctx context.Context) (bool, error)
+	// CreateFirstUser adds u only when no user exists at all, atomically:
+	// of two racing setups exactly one wins.
+	CreateFirstUser(ctx context.Context, u User) error
+	// UpdateUser changes an existing user (password change).
+	UpdateUser(ctx context.Context, u User) error
 
 	PutSession(ctx context.Context, s Session) error
-	Session(ctx context.Context, tokenHash string) (Session, error)
-	DeleteSession(ctx context.Context, tokenHash string) error
+	Session(ctx context.Context, tokenHash []byte) (Session, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
 
-	PutToken(ctx context.Context, t APIToken) error
-	Tokens(ctx context.Context) ([]APIToken, error)
-	TokenByHash(ctx context.Context, hash string) (APIToken, error)
-	DeleteToken(ctx context.Context, id string) error
+	PutAPIToken(ctx context.Context, t APIToken) error
+	APITokens(ctx context.Context) ([]APIToken, error)
+	APITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	DeleteAPIToken(ctx context.Context, id string) error
 }
 
 // Settings are the values the page can change at run time.

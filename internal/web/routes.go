@@ -160,7 +160,7 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 		// Sessions ride on a cookie the browser sends by itself, so they
 		// need a same-origin Origin; a bearer token is never sent by a
 		// browser on its own, but a mismatching Origin is still refused.
-		if unsafeMethod(r.Method) && !sameOrigin(r, p.SessionHash != "") {
+		if unsafeMethod(r.Method) && !sameOrigin(r, p.SessionHash != nil) {
 			writeError(w, http.StatusForbidden, "cross-origin request refused")
 			return
 		}
