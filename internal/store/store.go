@@ -127,7 +127,13 @@ func (s *Store) open(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.opt.ReadOnly {
-		err = db.View(func(tx *bolt.Tx) error { _, err := checkSchema(tx); return err })
+		err = db.View(func(tx *bolt.Tx) error {
+			v, err := checkSchema(tx)
+			if err == nil && v != SchemaVersion {
+				err = fmt.Errorf("schema version %d needs migrating: open it once read-write", v)
+			}
+			return err
+		})
 	} else {
 		err = db.Update(migrate)
 	}

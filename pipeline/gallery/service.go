@@ -324,7 +324,7 @@ func (s *Service) describeOne(img image.Image, largest bool) (Sample, ImageResul
 		r.Err = ErrNoFace
 		return Sample{}, r
 	case len(faces) > 1 && !largest:
-		r.Err = fmt.Errorf("%w (%d): enroll from a photo of one person, or take the largest face", ErrManyFaces, len(faces))
+		r.Err = fmt.Errorf("%w (%d): enroll from a photo of one person", ErrManyFaces, len(faces))
 		return Sample{}, r
 	}
 	f := faces[0]
