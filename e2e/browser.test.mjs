@@ -43,9 +43,13 @@ const pages = {};
 let step = 'start';
 const log = (s) => console.log(`e2e: ${s}`);
 
-async function newPage(label) {
+async function newPage(label, phone = false) {
   // Self-signed certificate of the device: accepted for this test only.
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'ko-KR' });
+  // Page b is phone-sized: the page must work there too.
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true, locale: 'ko-KR',
+    ...(phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : {}),
+  });
   const page = await ctx.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('pageerror', (e) => log(`${label}: page error: ${e.message}`));
@@ -73,6 +77,16 @@ function navigations(page) {
 const personItem = (page) => page.locator('#people li.person', { has: page.locator('.name', { hasText: NAME }) });
 
 let failed = false;
+
+// shots keeps screenshots of both pages when FACEGATE_E2E_SHOTS=1 (to look
+// at the layout); failures always keep them.
+async function shots(name) {
+  if (process.env.FACEGATE_E2E_SHOTS !== '1') return;
+  mkdirSync(artifacts, { recursive: true });
+  for (const [label, page] of Object.entries(pages)) {
+    await page.screenshot({ path: join(artifacts, `e2e-${name}-${label}.png`), fullPage: true });
+  }
+}
 try {
   step = 'setup';
   const a = await newPage('a');
@@ -89,7 +103,7 @@ try {
 
   step = 'login';
   await login(a);
-  const b = await newPage('b');
+  const b = await newPage('b', true);
   await login(b);
   const bNavs = navigations(b);
   const aNavs = navigations(a);
@@ -105,6 +119,7 @@ try {
 
   step = 'appears in b';
   await personItem(b).waitFor();
+  await shots('registered');
   if (bNavs() !== 0) throw new Error(`page b reloaded ${bNavs()} times`);
   log(`${NAME} appeared in page b without reload`);
 

@@ -90,6 +90,24 @@ func (s *Server) PeopleChanged(ctx context.Context) {
 	s.broker.Publish("people", ps)
 }
 
+// CamerasChanged pushes the camera list and states to every open page; the
+// app calls it when a camera starts, stops or fails.
+func (s *Server) CamerasChanged(ctx context.Context) {
+	cs, err := s.opt.Live.Cameras(ctx)
+	if err != nil {
+		s.log.Warn("camera list for the page stream", "err", err)
+		return
+	}
+	if cs == nil {
+		cs = []CameraStatus{}
+	}
+	s.broker.Publish("cameras", cs)
+}
+
+// PublishEvent pushes a recognition event to every open page (the events
+// history prepends it).
+func (s *Server) PublishEvent(e pipeline.Event) { s.broker.Publish("event", e) }
+
 type createResponse struct {
 	Person gallery.Person `json:"person"`
 	Photos []PhotoResult  `json:"photos"`
@@ -433,14 +451,36 @@ func (s *Server) handleFaces(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 	name := "facegate-" + s.now().UTC().Format("20060102-150405") + ".db"
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	if err := s.opt.Backups.Backup(r.Context(), w); err != nil {
-		// Headers may be gone already; the truncated download fails the
-		// client's checks, and the log says why.
+	lw := &lazyWriter{w: w, header: func(h http.Header) {
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		h.Set("Cache-Control", "no-store")
+	}}
+	if err := s.opt.Backups.Backup(r.Context(), lw); err != nil {
+		if !lw.started {
+			s.writeErr(w, err)
+			return
+		}
+		// Mid-stream: the truncated download fails the restore's checks;
+		// the log says why.
 		s.log.Error("backup download failed", "err", err)
 	}
+}
+
+// lazyWriter sets the download headers at the first byte, so an error
+// before any data can still be answered with a JSON error.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	header  func(http.Header)
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.header(l.w.Header())
+	}
+	return l.w.Write(p)
 }
 
 func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {

@@ -27,8 +27,8 @@ import (
 //go:embed ui
 var embedded embed.FS
 
-// Options configure a Server. Gallery, Events, Auth, Settings, Live and
-// Backups are required; nil ones make their routes answer 503.
+// Options configure a Server. Auth is required; a nil Gallery, Events,
+// Settings, Live or Backups makes its routes answer 503.
 type Options struct {
 	HTTP     config.HTTP // listen addresses, certificate files
 	StateDir string      // where the generated certificate is kept
@@ -123,6 +123,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Auth == nil {
 		return nil, errors.New("web: Options.Auth is required")
 	}
+	s.fillAbsent()
 	s.broker = NewBroker(64)
 	s.limiter = newLimiter(5, 12*time.Second)
 	s.setup = &setupState{}

@@ -873,3 +873,16 @@ func TestPasswordChange(t *testing.T) {
 	}
 	h.login("새 비밀번호 입니다")
 }
+
+func TestAbsentDependenciesAnswer503(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Gallery, o.Events, o.Live, o.Backups, o.Settings = nil, nil, nil, nil, nil })
+	cookie := h.setupAndLogin()
+	for _, path := range []string{"/api/people", "/api/events", "/api/settings", "/api/backup", "/api/cameras/door/snapshot.jpg"} {
+		if w := h.do(req{method: "GET", path: path, cookie: cookie}); w.Code != 503 {
+			t.Errorf("%s: %d", path, w.Code)
+		}
+	}
+	if w := h.do(req{method: "GET", path: "/api/cameras", cookie: cookie}); w.Code != 200 || strings.TrimSpace(w.Body.String()) != "[]" {
+		t.Errorf("cameras without Live: %d %s", w.Code, w.Body)
+	}
+}
