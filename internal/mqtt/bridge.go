@@ -236,7 +236,9 @@ func (b *Bridge) connectLoop(ctx context.Context) {
 // setError records a connection error, explained, and logs it when it
 // changes (a broker that stays away does not flood the journal).
 func (b *Bridge) setError(err error) {
-	msg := explain(b.opts.Broker, err).Error()
+	// paho reports one failed attempt twice, once wrapped as "network
+	// Error : …"; the same cause must read the same to be logged once.
+	msg := strings.Replace(explain(b.opts.Broker, err).Error(), "network Error : ", "", 1)
 	b.mu.Lock()
 	changed := msg != b.lastErr
 	b.lastErr = msg
@@ -295,11 +297,7 @@ func (b *Bridge) onConnectionLost(_ paho.Client, err error) {
 // onNotification records why a (re)connection attempt failed.
 func (b *Bridge) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 	switch n := n.(type) {
-	case paho.ConnectionNotificationFailed:
-		if n.Reason != nil {
-			b.setError(n.Reason)
-		}
-	case paho.ConnectionNotificationBrokerFailed:
+	case paho.ConnectionNotificationBrokerFailed: // initial attempts and paho's reconnects
 		if n.Reason != nil {
 			b.setError(n.Reason)
 		}

@@ -171,6 +171,9 @@ func drawLabel(dst *image.RGBA, face font.Face, box image.Rectangle, name string
 // drawn on it are readable.
 const thumbSide = 384
 
+// pipelineThumbSide is the longest side of the pipeline's thumbnails.
+const pipelineThumbSide = 128
+
 // thumbCanvas decodes a pipeline thumbnail (the face box widened by a
 // quarter on each side, clamped to the frame, scaled down) and returns it
 // enlarged, with the face box mapped into it.
@@ -188,6 +191,9 @@ func thumbCanvas(thumb []byte, b frame.Box) (image.Image, frame.Box, error) {
 	// estimates is the unclamped, true one.
 	x0, y0 := max(b.X-b.W/4, 0), max(b.Y-b.H/4, 0)
 	s := min((b.X+b.W*5/4-x0)/w, (b.Y+b.H*5/4-y0)/h)
+	if max(w, h) < pipelineThumbSide-1 {
+		s = 1 // the pipeline only scales crops larger than its thumbnail size
+	}
 	s = max(s, 1e-3)
 	k := max(1, float32(thumbSide)/min(w, h))
 	dst := image.NewRGBA(image.Rect(0, 0, int(w*k), int(h*k)))
