@@ -56,33 +56,46 @@ func (s *gemmStep) run(w *worker, lo, hi int) {
 }
 
 // im2col writes the patches of output pixels [m0, m1) as rows of col, in
-// the weights' (ky, kx, c) order, with zeros outside the input.
+// the weights' (ky, kx, c) order, with zeros outside the input. For each
+// kernel row the in-bounds taps are one contiguous run of the input.
 func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 	c := s.c
 	perImg := s.oh * s.ow
+	img := m0 / perImg
+	r := m0 - img*perImg
+	oy, ox := r/s.ow, r%s.ow
+	rowW := s.kw * c
 	for m := m0; m < m1; m++ {
-		img := m / perImg
-		r := m - img*perImg
-		oy, ox := r/s.ow, r%s.ow
 		row := col[(m-m0)*s.k : (m-m0+1)*s.k]
 		base := s.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
-		j := 0
+		ix0 := ox*s.sw - s.padL
+		kx0 := max(0, -ix0)
+		kx1 := min(s.kw, s.w-ix0)
 		for ky := range s.kh {
+			seg := row[ky*rowW : (ky+1)*rowW]
 			iy := oy*s.sh - s.padT + ky
-			if iy < 0 || iy >= s.h {
-				clear(row[j : j+s.kw*c])
-				j += s.kw * c
+			if iy < 0 || iy >= s.h || kx1 <= kx0 {
+				clear(seg)
 				continue
 			}
-			for kx := range s.kw {
-				ix := ox*s.sw - s.padL + kx
-				if ix < 0 || ix >= s.w {
-					clear(row[j : j+c])
-				} else {
-					o := (iy*s.w + ix) * c
-					copy(row[j:j+c], base[o:o+c])
+			clear(seg[:kx0*c])
+			o := (iy*s.w + ix0 + kx0) * c
+			src := base[o : o+(kx1-kx0)*c]
+			dst := seg[kx0*c : kx1*c]
+			if len(dst) <= 16 {
+				for i := range dst {
+					dst[i] = src[i]
 				}
-				j += c
+			} else {
+				copy(dst, src)
+			}
+			clear(seg[kx1*c:])
+		}
+		if ox++; ox == s.ow {
+			ox = 0
+			if oy++; oy == s.oh {
+				oy = 0
+				img++
 			}
 		}
 	}
@@ -300,6 +313,11 @@ func (s *poolStep) units() int { return len(s.out) / (s.ow * s.c) }
 
 func (s *poolStep) run(_ *worker, lo, hi int) {
 	c := s.c
+	if s.fh == 2 && s.fw == 2 && s.sh == 2 && s.sw == 2 && s.padT == 0 && s.padL == 0 &&
+		2*s.oh <= s.h && 2*s.ow <= s.w {
+		s.run2x2(lo, hi)
+		return
+	}
 	for u := lo; u < hi; u++ {
 		n, oy := u/s.oh, u%s.oh
 		y0 := max(oy*s.sh-s.padT, 0)
@@ -320,6 +338,27 @@ func (s *poolStep) run(_ *worker, lo, hi int) {
 						o[i] = max(o[i], v)
 					}
 				}
+			}
+			activate(o, s.act)
+		}
+	}
+}
+
+// run2x2 is the common 2×2 stride-2 pool with every window inside.
+func (s *poolStep) run2x2(lo, hi int) {
+	c := s.c
+	for u := lo; u < hi; u++ {
+		n, oy := u/s.oh, u%s.oh
+		img := s.in[n*s.h*s.w*c : (n+1)*s.h*s.w*c]
+		r0 := img[2*oy*s.w*c : (2*oy+1)*s.w*c]
+		r1 := img[(2*oy+1)*s.w*c : (2*oy+2)*s.w*c]
+		for ox := range s.ow {
+			o := s.out[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
+			a, b := r0[2*ox*c:(2*ox+1)*c], r0[(2*ox+1)*c:(2*ox+2)*c]
+			d, e := r1[2*ox*c:(2*ox+1)*c], r1[(2*ox+1)*c:(2*ox+2)*c]
+			a, b, d, e = a[:len(o)], b[:len(o)], d[:len(o)], e[:len(o)]
+			for i := range o {
+				o[i] = max(max(a[i], b[i]), max(d[i], e[i]))
 			}
 			activate(o, s.act)
 		}

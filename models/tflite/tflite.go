@@ -39,7 +39,7 @@ type Stats struct {
 	Ops         map[string]int // operators in the file, by name
 	Steps       map[string]int // steps run after the graph passes, by fused kind
 	MACs        int64          // multiply-accumulates at the file's input shapes
-	Params      int64          // float constant elements (weights)
+	Params      int64          // float parameters the steps use (weights, biases, slopes)
 }
 
 // Load parses and validates a .tflite file, folds DEQUANTIZE and DENSIFY
@@ -64,12 +64,8 @@ func Load(data []byte) (m *Model, err error) {
 	g.optimize()
 	m = &Model{tensors: g.tensors, nodes: g.nodes, inputs: g.inputs, outputs: g.outputs}
 	m.stats = Stats{Description: rm.desc, Ops: g.opCounts, Steps: map[string]int{}}
-	for _, t := range m.tensors {
-		if t.cst && t.f != nil {
-			m.stats.Params += int64(len(t.f))
-		}
-	}
 	for _, n := range m.nodes {
+		m.stats.Params += int64(len(n.weights) + len(n.bias) + len(n.cst) + len(n.alpha))
 		m.stats.MACs += macs(n, m.tensors[n.out].shape)
 		m.stats.Steps[n.label()]++
 	}
