@@ -237,3 +237,37 @@ func FuzzLoadYAML(f *testing.F) {
 		}
 	})
 }
+
+func TestAdminPassword(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "admin_password"), []byte("from-creds\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "pw")
+	if err := os.WriteFile(file, []byte("from-file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+		err  bool
+	}{
+		{"none", nil, "", false},
+		{"env", map[string]string{"FACEGATE_ADMIN_PASSWORD": "from-env", "FACEGATE_ADMIN_PASSWORD_FILE": file}, "from-env", false},
+		{"file", map[string]string{"FACEGATE_ADMIN_PASSWORD_FILE": file}, "from-file", false},
+		{"relative in creds", map[string]string{"FACEGATE_ADMIN_PASSWORD_FILE": "pw", "CREDENTIALS_DIRECTORY": dir}, "from-file", false},
+		{"creds default", map[string]string{"CREDENTIALS_DIRECTORY": dir}, "from-creds", false},
+		{"missing file", map[string]string{"FACEGATE_ADMIN_PASSWORD_FILE": filepath.Join(dir, "nope")}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := AdminPassword(env(tc.env))
+			if (err != nil) != tc.err || s.Reveal() != tc.want {
+				t.Errorf("got %q, %v", s.Reveal(), err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "FACEGATE_ADMIN_PASSWORD_FILE") {
+				t.Errorf("error does not name the variable: %v", err)
+			}
+		})
+	}
+}
