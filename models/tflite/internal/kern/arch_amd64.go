@@ -31,3 +31,6 @@ func dw3x3Asm(a *dwArgs)
 
 //go:noescape
 func dwTapsAsm(a *dwArgs)
+
+//go:noescape
+func dw3x3PtrAsm(a *dwArgs)

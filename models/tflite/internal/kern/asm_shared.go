@@ -144,6 +144,11 @@ type dwArgs struct {
 	ntaps                        int
 }
 
+// dwZeros is the size of the zero buffer border pixels of a 3×3
+// convolution read for taps outside the input; wider channel counts use the
+// tap-list kernel.
+const dwZeros = 512
+
 // maxTaps bounds the kernel size the assembly path takes (the tap list lives
 // on the stack); larger kernels use the Go path.
 const maxTaps = 64
@@ -170,7 +175,11 @@ func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int)
 // the unrolled kernel, everything else the tap-list kernel.
 func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb int) {
 	C := p.C
-	var taps [maxTaps][2]int
+	var (
+		taps  [maxTaps][2]int
+		ptrs  [9]unsafe.Pointer
+		zeros [dwZeros]float32
+	)
 	a := dwArgs{
 		w:   unsafe.Pointer(&w[c0]),
 		cb:  cb,
@@ -209,6 +218,29 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 			if ky1-ky0 == 3 && kx1-kx0 == 3 && p.KH == 3 && p.KW == 3 {
 				a.in = unsafe.Pointer(&in[(iy0*p.W+ix0)*C+c0])
 				dw3x3Asm(&a)
+				return
+			}
+			if p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros {
+				// Border pixels: taps outside the input read zeros.
+				for x := range n {
+					ixx := ix0 + x*p.SW
+					kx0, kx1 := max(0, -ixx), min(3, p.W-ixx)
+					for ky := range 3 {
+						for kx := range 3 {
+							pt := unsafe.Pointer(&zeros[0])
+							if ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 {
+								pt = unsafe.Pointer(&in[((iy0+ky)*p.W+ixx+kx)*C+c0])
+							}
+							ptrs[ky*3+kx] = pt
+						}
+					}
+					a.taps = unsafe.Pointer(&ptrs[0])
+					a.out = unsafe.Pointer(&out[o+x*C])
+					if ep != nil && ep.Residual != nil {
+						a.res = unsafe.Pointer(&ep.Residual[o+x*C])
+					}
+					dw3x3PtrAsm(&a)
+				}
 				return
 			}
 			nt := 0

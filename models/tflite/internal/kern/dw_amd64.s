@@ -231,3 +231,100 @@ tstore:
 	JNZ  tpixel
 	VZEROUPPER
 	RET
+
+// func dw3x3PtrAsm(a *dwArgs)
+//
+// One border pixel of a 3×3 convolution: A_TAPS points to 9 input pointers
+// (channel c0 of each tap, or a zero buffer for taps outside the input), so
+// the pixel runs the same unrolled, branch-free code as the interior with
+// no per-tap bounds logic. The weights stream from L1 through three row
+// pointers that step one block at a time.
+TEXT ·dw3x3PtrAsm(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	MOVQ A_C4(DI), R11
+
+	MOVQ A_FLAGS(DI), AX
+	SHRQ $2, AX
+	MOVL $0xff800000, BX
+	MOVL $0x7f800000, CX
+	CMPQ AX, $1
+	JLT  pclamps
+	CMPQ AX, $3
+	JEQ  pclamps
+	MOVL $0, BX
+	CMPQ AX, $2
+	JNE  pclamps
+	MOVL $0x40c00000, CX
+pclamps:
+	MOVQ BX, X15
+	VBROADCASTSS X15, Y15
+	MOVQ CX, X14
+	VBROADCASTSS X14, Y14
+
+	MOVQ A_TAPS(DI), R8
+	MOVQ A_W(DI), R9             // weight row 0
+	LEAQ (R9)(R11*2), R10
+	ADDQ R11, R10                // row 1
+	LEAQ (R10)(R11*2), R12
+	ADDQ R11, R12                // row 2
+	MOVQ A_OUT(DI), DX
+	MOVQ A_RES(DI), R13
+	XORQ R14, R14                // byte offset of the channel block
+
+pblock:
+	EPILOAD(R14)
+	MOVQ 0(R8), AX
+	VMOVUPS (R9), Y0
+	VMULPS (AX)(R14*1), Y0, Y9
+	MOVQ 24(R8), AX
+	VMOVUPS (R10), Y3
+	VMULPS (AX)(R14*1), Y3, Y10
+	MOVQ 48(R8), AX
+	VMOVUPS (R12), Y6
+	VMULPS (AX)(R14*1), Y6, Y11
+	MOVQ 8(R8), AX
+	VMOVUPS (R9)(R11*1), Y1
+	VFMADD231PS (AX)(R14*1), Y1, Y9
+	MOVQ 32(R8), AX
+	VMOVUPS (R10)(R11*1), Y4
+	VFMADD231PS (AX)(R14*1), Y4, Y10
+	MOVQ 56(R8), AX
+	VMOVUPS (R12)(R11*1), Y7
+	VFMADD231PS (AX)(R14*1), Y7, Y11
+	MOVQ 16(R8), AX
+	VMOVUPS (R9)(R11*2), Y2
+	VFMADD231PS (AX)(R14*1), Y2, Y9
+	MOVQ 40(R8), AX
+	VMOVUPS (R10)(R11*2), Y5
+	VFMADD231PS (AX)(R14*1), Y5, Y10
+	MOVQ 64(R8), AX
+	VMOVUPS (R12)(R11*2), Y8
+	VFMADD231PS (AX)(R14*1), Y8, Y11
+	VADDPS Y10, Y9, Y9
+	VADDPS Y11, Y9, Y9
+	VADDPS Y12, Y9, Y9
+	TESTQ R13, R13
+	JZ   pnores
+	VADDPS (R13)(R14*1), Y9, Y9
+pnores:
+	VMAXPS Y15, Y9, Y9
+	VMINPS Y14, Y9, Y9
+	MOVQ A_FLAGS(DI), AX
+	CMPQ AX, $12
+	JL   pstore
+	VXORPS Y10, Y10, Y10
+	VMINPS Y10, Y9, Y11
+	VMAXPS Y10, Y9, Y9
+	VFMADD231PS Y13, Y11, Y9
+pstore:
+	VMOVUPS Y9, (DX)(R14*1)
+	ADDQ $32, R14
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R12
+	MOVQ A_CB(DI), AX
+	SHLQ $5, AX
+	CMPQ R14, AX
+	JL   pblock
+	VZEROUPPER
+	RET

@@ -213,3 +213,79 @@ ttap:
 	SUBS $1, R7, R7
 	BNE tpixel
 	RET
+
+// func dw3x3PtrAsm(a *dwArgs)
+//
+// One border pixel of a 3×3 convolution: A_TAPS points to 9 input pointers
+// (channel c0 of each tap, or a zero buffer for taps outside the input), so
+// the pixel runs unrolled, branch-free code with no per-tap bounds logic.
+// The 9 pointers stay in R3–R7, R19–R22 for the whole channel loop.
+TEXT ·dw3x3PtrAsm(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R0
+	MOVD A_C4(R0), R11
+	CLAMPS(pclamps)
+	MOVD A_TAPS(R0), R8
+	LDP 0(R8), (R3, R4)
+	LDP 16(R8), (R5, R6)
+	LDP 32(R8), (R7, R19)
+	LDP 48(R8), (R20, R21)
+	MOVD 64(R8), R22
+	MOVD A_W(R0), R9
+	MOVD A_OUT(R0), R2
+	MOVD A_RES(R0), R1
+	MOVD $0, R14
+
+pblock:
+	EPILOAD
+	MOVD R9, R24                 // the 9 weight vectors are C·4 bytes apart
+	VLD1.P (R24)(R11), [V0.S4]
+	VLD1.P (R24)(R11), [V1.S4]
+	VLD1.P (R24)(R11), [V2.S4]
+	VLD1.P (R24)(R11), [V3.S4]
+	VLD1.P (R24)(R11), [V4.S4]
+	VLD1.P (R24)(R11), [V5.S4]
+	VLD1.P (R24)(R11), [V6.S4]
+	VLD1.P (R24)(R11), [V7.S4]
+	VLD1.P (R24)(R11), [V8.S4]
+	ADD R14, R3, R23
+	VLD1 (R23), [V20.S4]
+	ADD R14, R4, R23
+	VLD1 (R23), [V21.S4]
+	ADD R14, R5, R23
+	VLD1 (R23), [V22.S4]
+	ADD R14, R6, R23
+	VLD1 (R23), [V23.S4]
+	ADD R14, R7, R23
+	VLD1 (R23), [V24.S4]
+	ADD R14, R19, R23
+	VLD1 (R23), [V25.S4]
+	ADD R14, R20, R23
+	VLD1 (R23), [V26.S4]
+	ADD R14, R21, R23
+	VLD1 (R23), [V27.S4]
+	ADD R14, R22, R23
+	VLD1 (R23), [V28.S4]
+	FMUL4(9, 20, 0)
+	FMUL4(10, 23, 3)
+	FMUL4(11, 26, 6)
+	VFMLA V1.S4, V21.S4, V9.S4
+	VFMLA V4.S4, V24.S4, V10.S4
+	VFMLA V7.S4, V27.S4, V11.S4
+	VFMLA V2.S4, V22.S4, V9.S4
+	VFMLA V5.S4, V25.S4, V10.S4
+	VFMLA V8.S4, V28.S4, V11.S4
+	FADD4(9, 9, 10)
+	FADD4(9, 9, 11)
+	MOVD $0, R13
+	CBZ R1, 2(PC)
+	ADD R14, R1, R13
+	FINISH
+	ADD R14, R2, R25
+	VST1 [V9.S4], (R25)
+	ADD $16, R14, R14
+	ADD $16, R9, R9
+	MOVD A_CB(R0), R15
+	LSL $4, R15, R15
+	CMP R15, R14
+	BLT pblock
+	RET
