@@ -59,4 +59,8 @@ func defaultText(v reflect.Value) string {
 	return "`" + fmt.Sprint(v.Interface()) + "`"
 }
 
-func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+func escapeCell(s string) string { return cellEscaper.Replace(s) }
+
+// cellEscaper keeps table cells intact: | would end the cell and <name>
+// would be taken for an HTML tag.
+var cellEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
