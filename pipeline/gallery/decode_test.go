@@ -1,0 +1,147 @@
+package gallery
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"testing"
+)
+
+// withOrientation inserts an EXIF APP1 segment with the given orientation
+// (big- or little-endian TIFF) right after the JPEG's SOI marker.
+func withOrientation(jpg []byte, o uint16, bo binary.ByteOrder) []byte {
+	var t bytes.Buffer
+	if bo == binary.LittleEndian {
+		t.WriteString("II")
+	} else {
+		t.WriteString("MM")
+	}
+	w := func(v any) { _ = binary.Write(&t, bo, v) }
+	w(uint16(42))
+	w(uint32(8))
+	w(uint16(2)) // two entries: another tag first, then orientation
+	w(uint16(0x010f))
+	w(uint16(2))
+	w(uint32(4))
+	w(uint32(0))
+	w(uint16(0x0112))
+	w(uint16(3))
+	w(uint32(1))
+	w(o)
+	w(uint16(0))
+	w(uint32(0))
+	seg := append([]byte("Exif\x00\x00"), t.Bytes()...)
+	out := []byte{0xff, 0xd8, 0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(out[4:], uint16(len(seg)+2))
+	out = append(out, seg...)
+	return append(out, jpg[2:]...)
+}
+
+// testPhoto is 40×20: red in the top-left quadrant, blue elsewhere.
+func testPhoto(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 40, 20))
+	for y := range 20 {
+		for x := range 40 {
+			c := color.RGBA{0, 0, 255, 255}
+			if x < 20 && y < 10 {
+				c = color.RGBA{255, 0, 0, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func isRed(img image.Image, x, y int) bool {
+	r, _, b, _ := img.At(x, y).RGBA()
+	return r > b
+}
+
+func TestDecodeImageOrientation(t *testing.T) {
+	base := testPhoto(t)
+	// where the red quadrant's far corner lands, per orientation
+	for _, c := range []struct {
+		o          uint16
+		w, h       int
+		redX, redY int // a pixel that must be red (inside the moved quadrant)
+	}{
+		{1, 40, 20, 2, 2},
+		{2, 40, 20, 37, 2},
+		{3, 40, 20, 37, 17},
+		{4, 40, 20, 2, 17},
+		{5, 20, 40, 2, 2},
+		{6, 20, 40, 17, 2}, // rotated clockwise: top-left goes top-right
+		{7, 20, 40, 17, 37},
+		{8, 20, 40, 2, 37}, // counter-clockwise: top-left goes bottom-left
+	} {
+		for _, bo := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
+			img, err := DecodeImage(bytes.NewReader(withOrientation(base, c.o, bo)))
+			if err != nil {
+				t.Fatalf("orientation %d: %v", c.o, err)
+			}
+			b := img.Bounds()
+			if b.Dx() != c.w || b.Dy() != c.h {
+				t.Fatalf("orientation %d: %v, want %d×%d", c.o, b, c.w, c.h)
+			}
+			if !isRed(img, c.redX, c.redY) {
+				t.Errorf("orientation %d (%v): (%d,%d) not red", c.o, bo, c.redX, c.redY)
+			}
+			reds := 0
+			for y := 0; y < c.h; y++ {
+				for x := 0; x < c.w; x++ {
+					if isRed(img, x, y) {
+						reds++
+					}
+				}
+			}
+			if reds < 180 || reds > 220 { // one quadrant of 800 pixels
+				t.Errorf("orientation %d: %d red pixels", c.o, reds)
+			}
+		}
+	}
+}
+
+func TestDecodeImageRefuses(t *testing.T) {
+	var png1 bytes.Buffer
+	if err := png.Encode(&png1, image.NewGray(image.Rect(0, 0, 3, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := DecodeImage(&png1); err != nil || img.Bounds().Dx() != 3 {
+		t.Fatalf("png: %v", err)
+	}
+	// a header claiming 100000×100000 pixels is refused before decoding
+	var huge bytes.Buffer
+	_ = png.Encode(&huge, image.NewGray(image.Rect(0, 0, 1, 1)))
+	b := huge.Bytes()
+	binary.BigEndian.PutUint32(b[16:], 100000)
+	binary.BigEndian.PutUint32(b[20:], 100000)
+	for name, data := range map[string][]byte{
+		"text":      []byte("hello"),
+		"empty":     nil,
+		"huge":      b,
+		"truncated": testPhoto(t)[:100],
+		"oversize":  make([]byte, MaxImageBytes+1),
+	} {
+		if _, err := DecodeImage(bytes.NewReader(data)); !errors.Is(err, ErrBadImage) {
+			t.Errorf("%s: %v, want ErrBadImage", name, err)
+		}
+	}
+}
+
+func FuzzExifOrientation(f *testing.F) {
+	f.Add(withOrientation([]byte{0xff, 0xd8, 0xff, 0xd9}, 6, binary.BigEndian))
+	f.Add([]byte{0xff, 0xd8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if o := exifOrientation(b); o < 0 || o > 8 {
+			t.Fatalf("orientation %d", o)
+		}
+	})
+}
