@@ -1,0 +1,197 @@
+package facenet
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+
+	"facegate/models"
+	"facegate/models/tflite"
+	"facegate/pipeline/frame"
+)
+
+// Options configure an Embedder.
+type Options struct {
+	Threads   int    // interpreter threads; 0 lets the runtime choose
+	ModelPath string // optional replacement MobileFaceNet file
+	// Mirror also embeds the horizontally mirrored face and averages the
+	// two (twice the model time).
+	Mirror bool
+}
+
+// Embedder runs one MobileFaceNet interpreter. It owns its buffers and is
+// not safe for concurrent use: give each goroutine its own Embedder.
+type Embedder struct {
+	ip     *tflite.Interpreter
+	file   models.File
+	mirror bool
+	batch  int // current input batch
+	native int // the file's own batch, used when resizing fails
+	fixed  bool
+	acc    []float32
+}
+
+// New loads MobileFaceNet and builds its interpreter.
+func New(opt Options) (*Embedder, error) {
+	file, err := models.Open(models.Recognizer, opt.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	m, err := tflite.Load(file.Data)
+	if err != nil {
+		return nil, fmt.Errorf("facenet: %s: %w", file.Name, err)
+	}
+	in, out := m.Inputs(), m.Outputs()
+	if len(in) != 1 || len(in[0].Shape) != 4 || !slices.Equal(in[0].Shape[1:], []int{Size, Size, 3}) ||
+		len(out) != 1 || len(out[0].Shape) != 2 || out[0].Shape[1] != frame.EmbeddingDim {
+		return nil, fmt.Errorf("facenet: %s: want input [n %d %d 3] and output [n %d], have %v -> %v",
+			file.Name, Size, Size, frame.EmbeddingDim, in, out)
+	}
+	ip, err := tflite.NewInterpreter(m, tflite.Options{Threads: opt.Threads})
+	if err != nil {
+		return nil, fmt.Errorf("facenet: %s: %w", file.Name, err)
+	}
+	e := &Embedder{ip: ip, file: file, mirror: opt.Mirror, native: in[0].Shape[0], batch: in[0].Shape[0]}
+	return e, nil
+}
+
+// Close releases the interpreter. It is idempotent.
+func (e *Embedder) Close() {
+	if e.ip != nil {
+		e.ip.Close()
+		e.ip = nil
+	}
+}
+
+// Model returns the identity stored with every embedding.
+func (e *Embedder) Model() string { return e.file.ID() }
+
+// ErrClosed is returned by a closed Embedder.
+var ErrClosed = errors.New("facenet: embedder closed")
+
+// setBatch resizes the input to n faces; a model that refuses keeps its
+// own batch and is run in chunks.
+func (e *Embedder) setBatch(n int) int {
+	if e.fixed || n == e.batch {
+		return e.batch
+	}
+	if err := e.ip.ResizeInput(0, []int{n, Size, Size, 3}); err == nil &&
+		slices.Equal(e.ip.OutputShape(0), []int{n, frame.EmbeddingDim}) {
+		e.batch = n
+		return n
+	}
+	// Back to the file's batch for good.
+	if e.ip.ResizeInput(0, []int{e.native, Size, Size, 3}) == nil {
+		e.batch = e.native
+	}
+	e.fixed = true
+	return e.batch
+}
+
+// Embed computes the embedding of one aligned face.
+func (e *Embedder) Embed(a *Aligned) (frame.Embedding, error) {
+	out, err := e.EmbedBatch([]*Aligned{a})
+	if err != nil {
+		return frame.Embedding{}, err
+	}
+	return out[0], nil
+}
+
+// EmbedImage aligns the face in img into dst (allocated when nil) and
+// embeds it.
+func (e *Embedder) EmbedImage(img image.Image, f frame.Face, dst *Aligned) (frame.Embedding, *Aligned, error) {
+	a, err := Align(img, f, dst)
+	if err != nil {
+		return frame.Embedding{}, nil, err
+	}
+	emb, err := e.Embed(a)
+	return emb, a, err
+}
+
+// EmbedFrame aligns the face in a camera frame into dst and embeds it.
+func (e *Embedder) EmbedFrame(fr *frame.Frame, f frame.Face, dst *Aligned) (frame.Embedding, *Aligned, error) {
+	a, err := AlignFrame(fr, f, dst)
+	if err != nil {
+		return frame.Embedding{}, nil, err
+	}
+	emb, err := e.Embed(a)
+	return emb, a, err
+}
+
+// EmbedBatch embeds several aligned faces in as few model runs as the
+// model allows; the result is in the same order.
+func (e *Embedder) EmbedBatch(faces []*Aligned) ([]frame.Embedding, error) {
+	if e.ip == nil {
+		return nil, ErrClosed
+	}
+	if len(faces) == 0 {
+		return nil, nil
+	}
+	per := 1
+	if e.mirror {
+		per = 2
+	}
+	total := per * len(faces)
+	if cap(e.acc) < len(faces)*frame.EmbeddingDim {
+		e.acc = make([]float32, len(faces)*frame.EmbeddingDim)
+	}
+	acc := e.acc[:len(faces)*frame.EmbeddingDim]
+	clear(acc)
+	for start := 0; start < total; {
+		n := e.setBatch(total - start)
+		n = min(n, total-start)
+		in := e.ip.Input(0)
+		for i := 0; i < e.batch; i++ {
+			item := start + min(i, n-1) // pad a fixed batch with the last item
+			fill(in[i*Size*Size*3:(i+1)*Size*Size*3], faces[item/per], item%per == 1)
+		}
+		if err := e.ip.Invoke(); err != nil {
+			return nil, fmt.Errorf("facenet: %w", err)
+		}
+		out := e.ip.Output(0)
+		for i := 0; i < n; i++ {
+			item := start + i
+			v := out[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
+			// Each view is normalised before averaging so both weigh alike.
+			k := float32(1 / math.Sqrt(max(sumSquares(v), 1e-10)))
+			dst := acc[(item/per)*frame.EmbeddingDim:]
+			for j, x := range v {
+				dst[j] += k * x
+			}
+		}
+		start += n
+	}
+	res := make([]frame.Embedding, len(faces))
+	vecs := make([]float32, len(faces)*frame.EmbeddingDim)
+	copy(vecs, acc)
+	for i := range res {
+		v := vecs[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
+		Normalize(v)
+		res[i] = frame.Embedding{Vector: v, Model: e.file.ID()}
+	}
+	return res, nil
+}
+
+// fill writes one aligned face as the model's input, (p − 127.5) / 128,
+// optionally mirrored left to right.
+func fill(dst []float32, a *Aligned, mirror bool) {
+	const k = 1.0 / 128
+	if !mirror {
+		for i, p := range a.Pix {
+			dst[i] = (float32(p) - 127.5) * k
+		}
+		return
+	}
+	for y := 0; y < Size; y++ {
+		row := a.Pix[y*Size*3 : (y+1)*Size*3]
+		out := dst[y*Size*3 : (y+1)*Size*3]
+		for x := 0; x < Size; x++ {
+			s := (Size - 1 - x) * 3
+			out[3*x] = (float32(row[s]) - 127.5) * k
+			out[3*x+1] = (float32(row[s+1]) - 127.5) * k
+			out[3*x+2] = (float32(row[s+2]) - 127.5) * k
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package facenet
+
+const raceEnabled = false
