@@ -46,6 +46,7 @@ type Bridge struct {
 	connected      chan struct{} // coalescing: a (re)connection happened
 	haOnline       chan struct{} // coalescing: Home Assistant announced itself
 	discoveryCheck chan struct{} // coalescing: a retained discovery arrived; tombstone stale people
+	connLost       chan struct{} // coalescing: the connection dropped; pending publishes will never complete
 
 	haKnown map[string]string // guarded by mu: component id → platform in the retained discovery
 
@@ -98,6 +99,7 @@ func New(opts Options, gallery Gallery, log *slog.Logger) (*Bridge, error) {
 		connected:      make(chan struct{}, 1),
 		haOnline:       make(chan struct{}, 1),
 		discoveryCheck: make(chan struct{}, 1),
+		connLost:       make(chan struct{}, 1),
 	}
 	b.dropLog.every = time.Second
 
@@ -292,6 +294,7 @@ func (b *Bridge) onConnect(c paho.Client) {
 
 func (b *Bridge) onConnectionLost(_ paho.Client, err error) {
 	b.setError(err)
+	signal(b.connLost)
 }
 
 // onNotification records why a (re)connection attempt failed.
@@ -404,6 +407,12 @@ func (b *Bridge) publisher(ctx context.Context) {
 		}
 		b.published.Add(1)
 	}
+	// With auto-reconnect paho neither completes nor resends the publishes
+	// of a lost clean session: give them up.
+	abandon := func() {
+		b.lostOffline.Add(uint64(len(pending)))
+		pending = nil
+	}
 	for {
 		var oldest <-chan struct{}
 		if len(pending) > 0 {
@@ -413,6 +422,9 @@ func (b *Bridge) publisher(ctx context.Context) {
 		case <-oldest:
 			settle(pending[0])
 			pending = pending[1:]
+			continue
+		case <-b.connLost:
+			abandon()
 			continue
 		case m := <-b.out:
 			if !b.client.IsConnectionOpen() {
@@ -432,12 +444,15 @@ func (b *Bridge) publisher(ctx context.Context) {
 		select {
 		case <-pending[0].Done():
 			settle(pending[0])
+			pending = pending[1:]
 		case <-time.After(b.opts.ConnectTimeout):
 			b.lostOffline.Add(1) // the broker stopped acknowledging; paho notices at the next keepalive
+			pending = pending[1:]
+		case <-b.connLost:
+			abandon()
 		case <-ctx.Done():
 			return
 		}
-		pending = pending[1:]
 	}
 }
 
