@@ -6,12 +6,13 @@ import "golang.org/x/sys/cpu"
 // registers of 8 floats, the N side of the 6×16 AVX2 tile.
 const nr = 16
 
-// asmEdges: the AVX2 kernel finishes partial tiles itself (row count and
-// column mask), so no tile goes through the Go epilogue.
-const asmEdges = true
-
-// asmMultiTile: the AVX2 kernel walks several row tiles in one call.
-const asmMultiTile = true
+// The AVX2 kernel walks several row tiles per call, skips rows past the
+// valid count and takes a column mask (VMASKMOVPS).
+const (
+	asmMultiTile = true
+	asmRowEdges  = true
+	asmColMask   = true
+)
 
 // mrAsm is the M side of the AVX2 GEMM tile (see gemm_amd64.s).
 const mrAsm = 6

@@ -4,12 +4,13 @@ package kern
 // registers of 4 floats, the N side of the 8×8 tile.
 const nr = 8
 
-// asmEdges: the NEON kernel always writes a whole tile; partial tiles go
-// through a stack tile and the Go epilogue.
-const asmEdges = false
-
-// asmMultiTile: the NEON kernel does one tile per call.
-const asmMultiTile = false
+// The NEON kernel walks several row tiles per call and skips rows past
+// the valid count; partial panels are finished in Go.
+const (
+	asmMultiTile = true
+	asmRowEdges  = true
+	asmColMask   = false
+)
 
 // mrAsm is the M side of the NEON GEMM tile (see gemm_arm64.s).
 const mrAsm = 8

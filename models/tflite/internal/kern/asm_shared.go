@@ -6,9 +6,9 @@ import "unsafe"
 
 // tileEp is the epilogue of one tile as the assembly reads it: pointers to
 // the tile's first bias, slope and residual values, a flag word (bit 0
-// bias, bit 1 residual, bits 2–3 the ActKind), and, for kernels that finish
-// edge tiles themselves (asmEdges), a column mask (nr int32 lanes, −1 for
-// columns inside N, or nil for a full panel) and the number of valid rows.
+// bias, bit 1 residual, bits 2–3 the ActKind), a column mask for kernels
+// that take one (asmColMask; nr int32 lanes, −1 for columns to write, or
+// nil for all) and the number of valid rows of the last tile.
 type tileEp struct {
 	bias, alpha, res unsafe.Pointer
 	flags            uintptr
@@ -25,8 +25,9 @@ const gemmBlockFloats = 48 << 10
 // and each panel by mrAsm-row tiles. Full tiles, including the shifted last
 // panel of Packed, store directly with the fused epilogue. A panel narrower
 // than nr (N < nr), a shifted panel whose residual is the output itself
-// (its overlapped columns must not get the residual twice) and, without
-// asmEdges, an M remainder are the only masked or Go-finished tiles.
+// (its overlapped columns must not get the residual twice) are the only
+// masked (asmColMask) or Go-finished tiles; M remainders are finished by
+// the kernel (asmRowEdges).
 func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
 	K, N := p.K, p.N
 	mc := max(mrAsm, gemmBlockFloats/K/mrAsm*mrAsm)
@@ -50,7 +51,7 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 			}
 			partial := nv < nr || q0 > 0
 			te := tileEpAt(ep, 0, col0)
-			if partial && asmEdges {
+			if partial && asmColMask {
 				for q := range nr {
 					mask[q] = 0
 					if q >= q0 && q < nv {
@@ -78,7 +79,7 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 				for r := range rows {
 					rows[r] = &a[(m+min(r, mv-1))*lda]
 				}
-				if asmEdges || (mv == mrAsm && !partial) {
+				if (mv == mrAsm || asmRowEdges) && (!partial || asmColMask) {
 					if ep != nil && ep.Residual != nil {
 						te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
 					}

@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// NEON micro-kernel: an 8×8 tile of C = A·Wᵀ.
+// NEON micro-kernel: 8×8 tiles of C = A·Wᵀ.
 //
 // Register allocation (all 32 vector registers): accumulators V0–V15 (row r
 // in V(2r), V(2r+1): 8 floats), packed weights for 4 k steps in V16–V23
@@ -9,7 +9,8 @@
 // register (FMLA by element), so a 4-step block costs 10 loads for 64 FMLAs
 // and no broadcasts: the FMA pipes, not the load port, set the pace. Rows
 // are read through 8 row pointers (R3–R10), so an M remainder can repeat a
-// valid row whose results the caller drops.
+// valid row; the epilogue neither reads nor stores rows past the valid
+// count.
 //
 // The Go assembler has no mnemonics for FMLA (by element), FADD, FMAX and
 // FMIN on vectors, so they are spelled as WORDs by the macros below
@@ -26,11 +27,12 @@
 
 // func gemmTileAsm(k int, rows *[8]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 //
-// One tile per call (ntiles is 1, see asmMultiTile).
+// Computes ntiles tiles down the rows (the row pointers move 8·lda floats,
+// C and the residual 8·ldc), so one call covers a row block of a panel.
+// R19 tiles left, R20 C of the tile, R21 its residual, R22/R23 the row and
+// C steps between tiles, R25 the valid rows of the (last) tile.
 TEXT ·gemmTileAsm(SB), NOSPLIT, $0-64
-	MOVD k+0(FP), R0
 	MOVD rows+8(FP), R2
-	MOVD b+16(FP), R1
 	MOVD 0(R2), R3
 	MOVD 8(R2), R4
 	MOVD 16(R2), R5
@@ -39,6 +41,21 @@ TEXT ·gemmTileAsm(SB), NOSPLIT, $0-64
 	MOVD 40(R2), R8
 	MOVD 48(R2), R9
 	MOVD 56(R2), R10
+	MOVD ntiles+56(FP), R19
+	MOVD c+24(FP), R20
+	MOVD ep+40(FP), R13
+	MOVD 16(R13), R21
+	MOVD 40(R13), R25
+	MOVD ldc+32(FP), R12
+	LSL $3, R12, R23             // 8 rows of C in bytes
+	MOVD lda+48(FP), R22
+	LSL $5, R22, R22             // 8 rows of A in bytes...
+	MOVD k+0(FP), R0
+	SUB R0<<2, R22, R22          // ...less the K·4 the loads advanced
+
+tile:
+	MOVD k+0(FP), R0
+	MOVD b+16(FP), R1
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -170,8 +187,9 @@ loop1:
 	BNE loop1
 
 epilogue:
+	// tileEp: 0 bias, 8 alpha, 16 res, 24 flags, 32 mask (unused here:
+	// partial panels are finished in Go), 40 rows.
 	MOVD ep+40(FP), R13
-	MOVD ldc+32(FP), R12
 	MOVD 24(R13), R14            // flags: bit 0 bias, bit 1 residual, bits 2-3 activation
 	TBZ $0, R14, nobias
 	MOVD 0(R13), R15
@@ -195,36 +213,50 @@ epilogue:
 
 nobias:
 	TBZ $1, R14, nores
-	MOVD 16(R13), R15
+	MOVD R21, R15
 	VLD1 (R15), [V16.S4, V17.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V18.S4, V19.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V20.S4, V21.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V22.S4, V23.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V24.S4, V25.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V26.S4, V27.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V28.S4, V29.S4]
-	ADD R12, R15, R15
-	VLD1 (R15), [V30.S4, V31.S4]
 	FADD4(0, 0, 16)
 	FADD4(1, 1, 17)
+	CMP $1, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V18.S4, V19.S4]
 	FADD4(2, 2, 18)
 	FADD4(3, 3, 19)
+	CMP $2, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V20.S4, V21.S4]
 	FADD4(4, 4, 20)
 	FADD4(5, 5, 21)
+	CMP $3, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V22.S4, V23.S4]
 	FADD4(6, 6, 22)
 	FADD4(7, 7, 23)
+	CMP $4, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V24.S4, V25.S4]
 	FADD4(8, 8, 24)
 	FADD4(9, 9, 25)
+	CMP $5, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V26.S4, V27.S4]
 	FADD4(10, 10, 26)
 	FADD4(11, 11, 27)
+	CMP $6, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V28.S4, V29.S4]
 	FADD4(12, 12, 28)
 	FADD4(13, 13, 29)
+	CMP $7, R25
+	BLE nores
+	ADD R12, R15, R15
+	VLD1 (R15), [V30.S4, V31.S4]
 	FADD4(14, 14, 30)
 	FADD4(15, 15, 31)
 
@@ -332,20 +364,51 @@ prelu:
 	VFMLA V17.S4, V27.S4, V15.S4
 
 store:
-	MOVD c+24(FP), R11
+	MOVD R20, R11
 	VST1 [V0.S4, V1.S4], (R11)
+	CMP $1, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V2.S4, V3.S4], (R11)
+	CMP $2, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V4.S4, V5.S4], (R11)
+	CMP $3, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V6.S4, V7.S4], (R11)
+	CMP $4, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V8.S4, V9.S4], (R11)
+	CMP $5, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V10.S4, V11.S4], (R11)
+	CMP $6, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V12.S4, V13.S4], (R11)
+	CMP $7, R25
+	BLE done
 	ADD R12, R11, R11
 	VST1 [V14.S4, V15.S4], (R11)
+
+done:
+	SUBS $1, R19, R19
+	BEQ finish
+	ADD R22, R3, R3
+	ADD R22, R4, R4
+	ADD R22, R5, R5
+	ADD R22, R6, R6
+	ADD R22, R7, R7
+	ADD R22, R8, R8
+	ADD R22, R9, R9
+	ADD R22, R10, R10
+	ADD R23, R20, R20
+	ADD R23, R21, R21            // harmless without a residual: it is not read
+	B tile
+
+finish:
 	RET
