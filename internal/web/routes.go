@@ -179,6 +179,12 @@ func (s *Server) page(name string) http.HandlerFunc {
 			http.Redirect(w, r, "/setup", http.StatusSeeOther)
 			return
 		}
+		if name == "login.html" {
+			if _, ok := s.authenticate(r); ok {
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
+		}
 		s.serveFile(w, r, name)
 	}
 }

@@ -246,9 +246,18 @@ func TestPagesRedirectToSetupFirst(t *testing.T) {
 	if w := h.do(req{method: "GET", path: "/setup"}); w.Code != 200 || !strings.Contains(w.Body.String(), "<form") {
 		t.Errorf("setup page: %d", w.Code)
 	}
-	h.setupAndLogin()
+	cookie := h.setupAndLogin()
 	if w := h.do(req{method: "GET", path: "/setup"}); w.Header().Get("Location") != "/login" {
 		t.Errorf("after setup: /setup → %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if w := h.do(req{method: "GET", path: "/login"}); w.Code != 200 || !strings.Contains(w.Body.String(), "login-password") {
+		t.Errorf("login page: %d", w.Code)
+	}
+	if w := h.do(req{method: "GET", path: "/login", cookie: cookie}); w.Header().Get("Location") != "/" {
+		t.Errorf("logged in: /login → %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if w := h.do(req{method: "GET", path: "/", cookie: cookie}); w.Code != 200 || !strings.Contains(w.Body.String(), "app.js") {
+		t.Errorf("main page: %d", w.Code)
 	}
 }
 
