@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"image"
 	"image/jpeg"
 	"strconv"
@@ -69,4 +70,12 @@ func newEventID(t time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return strconv.FormatInt(t.UnixNano(), 16) + "-" + hex.EncodeToString(b[:])
+}
+
+// encodeAligned encodes an aligned face (AlignedSize² packed RGB) as JPEG.
+func encodeAligned(rgb []byte) ([]byte, error) {
+	if len(rgb) != AlignedSize*AlignedSize*3 {
+		return nil, errors.New("pipeline: aligned face of the wrong size")
+	}
+	return encodeThumb(rgb, AlignedSize, AlignedSize)
 }
