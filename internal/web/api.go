@@ -105,8 +105,12 @@ func (s *Server) CamerasChanged(ctx context.Context) {
 }
 
 // PublishEvent pushes a recognition event to every open page (the events
-// history prepends it).
-func (s *Server) PublishEvent(e pipeline.Event) { s.broker.Publish("event", e) }
+// history prepends it) and counts it for /metrics (events by type, match
+// similarity).
+func (s *Server) PublishEvent(e pipeline.Event) {
+	s.events.observe(e)
+	s.broker.Publish("event", e)
+}
 
 type createResponse struct {
 	Person gallery.Person `json:"person"`

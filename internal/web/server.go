@@ -73,6 +73,9 @@ type Server struct {
 	broker *Broker
 	m      *Metrics
 
+	events  *eventStats
+	started time.Time
+
 	limiter   *limiter
 	setup     *setupState
 	dummyHash string // verified for unknown users, so timing reveals nothing
@@ -137,6 +140,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.m.CounterFunc("facegate_web_stream_dropped_total", "Server-sent events dropped for slow pages.", func() float64 {
 		return float64(s.broker.Dropped())
 	})
+	s.events = newEventStats()
+	s.started = s.now()
+	s.m.Collect(s.events.write)
+	s.m.Collect(s.writeProcess)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"facegate/pipeline"
 )
 
 const testHost = "facegate.test"
@@ -893,5 +895,37 @@ func TestAbsentDependenciesAnswer503(t *testing.T) {
 	}
 	if w := h.do(req{method: "GET", path: "/api/cameras", cookie: cookie}); w.Code != 200 || strings.TrimSpace(w.Body.String()) != "[]" {
 		t.Errorf("cameras without Live: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestMetricsPipelineAndEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	cookie := h.setupAndLogin()
+	h.s.PublishEvent(pipeline.Event{Type: pipeline.EventRecognized, Camera: "door", Similarity: 0.65, PersonID: "p", Name: "김민수"})
+	h.s.PublishEvent(pipeline.Event{Type: pipeline.EventRecognized, Camera: "door", Similarity: 0.95, PersonID: "p", Name: "김민수"})
+	h.s.PublishEvent(pipeline.Event{Type: pipeline.EventUnknown, Camera: "door"})
+	st := pipeline.Stats{Camera: "door", Frames: 100, Dropped: 3, Faces: 90, Embeds: 5, Tracks: 1}
+	st.Stages[pipeline.StageDetect] = pipeline.StageStats{Count: 100, Mean: 2 * time.Millisecond, P50: 2 * time.Millisecond, P90: 3 * time.Millisecond, P99: 4 * time.Millisecond}
+	h.s.Metrics().Collect(func(w *MetricWriter) { WritePipelineStats(w, st) })
+	out := h.do(req{method: "GET", path: "/metrics", cookie: cookie}).Body.String()
+	for _, want := range []string{
+		`facegate_events_total{type="recognized",camera="door"} 2`,
+		`facegate_events_total{type="unknown",camera="door"} 1`,
+		`facegate_match_similarity_bucket{le="0.7"} 1`,
+		`facegate_match_similarity_bucket{le="1"} 2`,
+		`facegate_match_similarity_count 2`,
+		`facegate_frames_processed_total{camera="door"} 100`,
+		`facegate_frames_dropped_total{camera="door"} 3`,
+		"# TYPE facegate_stage_seconds summary",
+		`facegate_stage_seconds{camera="door",stage="detect",quantile="0.9"} 0.003`,
+		`facegate_stage_seconds_count{camera="door",stage="detect"} 100`,
+		`facegate_stage_seconds_sum{camera="door",stage="detect"} 0.2`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
 	}
 }
