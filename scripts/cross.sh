@@ -12,7 +12,9 @@
 # Usage: scripts/cross.sh [build|sysroot|check]
 #   sysroot  only make (or reuse) the sysroot
 #   build    sysroot + bin/facegate-arm64 (default)
-#   check    build + run `facegate version` under qemu-aarch64
+#   check    build + run `facegate version` and `facegate detect` on photos
+#            from ../shared/testdata/faces under qemu-aarch64, comparing
+#            the faces with the host build's (scripts/detectcmp)
 # Environment: FACEGATE_CACHE (default .cache), OUT (default
 # bin/facegate-arm64), VERSION (default git describe), GO (default go).
 set -euo pipefail
@@ -95,6 +97,20 @@ make_sysroot() {
   log "sysroot ready in $((SECONDS - start)) s ($(du -sh "$sysroot" | cut -f1))"
 }
 
+# fix_alternatives links what update-alternatives would have (the extract
+# variant runs no maintainer script): libblas.so.3 and liblapack.so.3 live
+# in blas/ and lapack/ subdirectories, and OpenCV's core links them.
+fix_alternatives() {
+  local lib=$sysroot/usr/lib/aarch64-linux-gnu d f
+  for d in blas lapack; do
+    [ -d "$lib/$d" ] || continue
+    for f in "$lib/$d"/lib*.so*; do
+      [ -e "$f" ] || continue
+      [ -e "$lib/$(basename "$f")" ] || ln -s "$d/$(basename "$f")" "$lib/$(basename "$f")"
+    done
+  done
+}
+
 build() {
   local start=$SECONDS
   mkdir -p "$(dirname "$out")"
@@ -110,6 +126,11 @@ build() {
   log "built in $((SECONDS - start)) s ($(du -h "$out" | cut -f1))"
 }
 
+# testdata finds ../shared/testdata (or $FACEGATE_TESTDATA).
+testdata() {
+  if [ -n "${FACEGATE_TESTDATA:-}" ]; then echo "$FACEGATE_TESTDATA"; else echo "$root/../shared/testdata"; fi
+}
+
 check() {
   log "running under qemu: facegate version"
   local got
@@ -119,12 +140,31 @@ check() {
   *"$VERSION"*) ;;
   *) log "unexpected version output (want $VERSION)"; exit 1 ;;
   esac
+  # The same photos through both builds must give the same faces.
+  local faces photos=() d
+  faces=$(testdata)/faces
+  if [ ! -d "$faces" ]; then
+    log "no $faces: skipping the detect comparison"
+    return 0
+  fi
+  for d in "$faces"/*/; do
+    [ -f "$d/1.jpg" ] && photos+=("$d/1.jpg")
+    [ ${#photos[@]} -ge 3 ] && break
+  done
+  local work=$cache/cross-check
+  mkdir -p "$work"
+  log "building the host binary for comparison"
+  (cd "$root" && "$GO" build -trimpath -o "$work/facegate-host" ./cmd/facegate)
+  log "facegate detect on ${#photos[@]} photos: host vs arm64 under qemu"
+  "$work/facegate-host" detect "${photos[@]}" >"$work/host.jsonl"
+  qemu-aarch64 -L "$sysroot" "$out" detect "${photos[@]}" >"$work/arm64.jsonl"
+  (cd "$root" && "$GO" run ./scripts/detectcmp "$work/host.jsonl" "$work/arm64.jsonl")
 }
 
 need_tools
 case "$mode" in
-sysroot) make_sysroot ;;
-build) make_sysroot; build ;;
-check) make_sysroot; build; check ;;
+sysroot) make_sysroot; fix_alternatives ;;
+build) make_sysroot; fix_alternatives; build ;;
+check) make_sysroot; fix_alternatives; build; check ;;
 *) echo "usage: $0 [build|sysroot|check]" >&2; exit 2 ;;
 esac
