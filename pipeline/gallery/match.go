@@ -44,7 +44,7 @@ func (s *Snapshot) Match(e frame.Embedding) Result {
 	dim := s.dim
 	q := e.Vector[:dim]
 	for i, o := range owner {
-		sim := dot(q, vecs[i*dim:(i+1)*dim])
+		sim := dotFast(q, vecs[i*dim:(i+1)*dim])
 		switch {
 		case sim > best:
 			if o != bestOwner {
@@ -67,7 +67,7 @@ func (s *Snapshot) Match(e frame.Embedding) Result {
 		return r
 	}
 	for i := 0; i < len(s.ign); i += dim {
-		if sim := dot(q, s.ign[i:i+dim]); sim >= r.Threshold && sim >= best {
+		if sim := dotFast(q, s.ign[i:i+dim]); sim >= r.Threshold && sim >= best {
 			r.Ignored = true
 			return r
 		}
