@@ -30,7 +30,7 @@ type Embedder struct {
 	batch  int // current input batch
 	native int // the file's own batch, used when resizing fails
 	fixed  bool
-	acc    []float32
+	one    [1]*Aligned // EmbedTo's batch, kept to avoid allocating
 }
 
 // New loads MobileFaceNet and builds its interpreter.
@@ -92,11 +92,24 @@ func (e *Embedder) setBatch(n int) int {
 
 // Embed computes the embedding of one aligned face.
 func (e *Embedder) Embed(a *Aligned) (frame.Embedding, error) {
-	out, err := e.EmbedBatch([]*Aligned{a})
-	if err != nil {
+	v := make([]float32, frame.EmbeddingDim)
+	if err := e.EmbedTo(a, v); err != nil {
 		return frame.Embedding{}, err
 	}
-	return out[0], nil
+	return frame.Embedding{Vector: v, Model: e.file.ID()}, nil
+}
+
+// EmbedTo writes the L2-normalised embedding of one aligned face into dst
+// (frame.EmbeddingDim floats). It does not allocate once the embedder has
+// run at this batch size; the embedding's model is Model().
+func (e *Embedder) EmbedTo(a *Aligned, dst []float32) error {
+	if len(dst) != frame.EmbeddingDim {
+		return fmt.Errorf("facenet: destination of %d floats, want %d", len(dst), frame.EmbeddingDim)
+	}
+	e.one[0] = a
+	err := e.run(e.one[:], dst)
+	e.one[0] = nil
+	return err
 }
 
 // EmbedImage aligns the face in img into dst (allocated when nil) and
@@ -123,22 +136,32 @@ func (e *Embedder) EmbedFrame(fr *frame.Frame, f frame.Face, dst *Aligned) (fram
 // EmbedBatch embeds several aligned faces in as few model runs as the
 // model allows; the result is in the same order.
 func (e *Embedder) EmbedBatch(faces []*Aligned) ([]frame.Embedding, error) {
-	if e.ip == nil {
-		return nil, ErrClosed
-	}
 	if len(faces) == 0 {
 		return nil, nil
+	}
+	vecs := make([]float32, len(faces)*frame.EmbeddingDim)
+	if err := e.run(faces, vecs); err != nil {
+		return nil, err
+	}
+	res := make([]frame.Embedding, len(faces))
+	for i := range res {
+		v := vecs[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
+		res[i] = frame.Embedding{Vector: v, Model: e.file.ID()}
+	}
+	return res, nil
+}
+
+// run embeds faces into out (EmbeddingDim floats per face, in order).
+func (e *Embedder) run(faces []*Aligned, out []float32) error {
+	if e.ip == nil {
+		return ErrClosed
 	}
 	per := 1
 	if e.mirror {
 		per = 2
 	}
 	total := per * len(faces)
-	if cap(e.acc) < len(faces)*frame.EmbeddingDim {
-		e.acc = make([]float32, len(faces)*frame.EmbeddingDim)
-	}
-	acc := e.acc[:len(faces)*frame.EmbeddingDim]
-	clear(acc)
+	clear(out)
 	for start := 0; start < total; {
 		n := e.setBatch(total - start)
 		n = min(n, total-start)
@@ -148,30 +171,25 @@ func (e *Embedder) EmbedBatch(faces []*Aligned) ([]frame.Embedding, error) {
 			fill(in[i*Size*Size*3:(i+1)*Size*Size*3], faces[item/per], item%per == 1)
 		}
 		if err := e.ip.Invoke(); err != nil {
-			return nil, fmt.Errorf("facenet: %w", err)
+			return fmt.Errorf("facenet: %w", err)
 		}
-		out := e.ip.Output(0)
+		res := e.ip.Output(0)
 		for i := 0; i < n; i++ {
 			item := start + i
-			v := out[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
+			v := res[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
 			// Each view is normalised before averaging so both weigh alike.
 			k := float32(1 / math.Sqrt(max(sumSquares(v), 1e-10)))
-			dst := acc[(item/per)*frame.EmbeddingDim:]
+			dst := out[(item/per)*frame.EmbeddingDim:]
 			for j, x := range v {
 				dst[j] += k * x
 			}
 		}
 		start += n
 	}
-	res := make([]frame.Embedding, len(faces))
-	vecs := make([]float32, len(faces)*frame.EmbeddingDim)
-	copy(vecs, acc)
-	for i := range res {
-		v := vecs[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
-		Normalize(v)
-		res[i] = frame.Embedding{Vector: v, Model: e.file.ID()}
+	for i := range faces {
+		Normalize(out[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim])
 	}
-	return res, nil
+	return nil
 }
 
 // fill writes one aligned face as the model's input, (p − 127.5) / 128,

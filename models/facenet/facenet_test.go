@@ -320,6 +320,19 @@ func TestEmbedBatchAgrees(t *testing.T) {
 			t.Errorf("model id %q / %q", single[i].Model, e.Model())
 		}
 	}
+	vec := make([]float32, frame.EmbeddingDim)
+	if err := e.EmbedTo(al[0], vec); err != nil {
+		t.Fatal(err)
+	}
+	if s := frame.Cosine(vec, single[0].Vector); s < 0.9999 {
+		t.Errorf("EmbedTo and Embed differ (cosine %v)", s)
+	}
+	if n := testing.AllocsPerRun(3, func() { _ = e.EmbedTo(al[0], vec) }); n != 0 {
+		t.Errorf("EmbedTo allocates %v times per call", n)
+	}
+	if err := e.EmbedTo(al[0], vec[:10]); err == nil {
+		t.Error("EmbedTo into 10 floats: no error")
+	}
 	batch, err := e.EmbedBatch(al)
 	if err != nil {
 		t.Fatal(err)
@@ -471,6 +484,22 @@ func gaussBlur(a *Aligned, sigma float64) {
 				}
 				a.Pix[(y*Size+x)*3+c] = byte(s + 0.5)
 			}
+		}
+	}
+}
+
+// BenchmarkAlignFrame is the warp alone on a 640×480 camera frame.
+func BenchmarkAlignFrame(b *testing.B) {
+	fr := &frame.Frame{Width: 640, Height: 480, Stride: 1920, Format: frame.BGR, Pix: make([]byte, 1920*480)}
+	for i := range fr.Pix {
+		fr.Pix[i] = byte(i * 31)
+	}
+	f := faceAt(2, 0.1, 200, 100)
+	var al Aligned
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := AlignFrame(fr, f, &al); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
