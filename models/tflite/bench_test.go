@@ -2,8 +2,20 @@ package tflite
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the process's user+system CPU time: under a loaded machine it
+// is a steadier measure than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // noiseInput fills v with the golden inputs' SplitMix64 pixels, normalised
 // as (p − sub) / div.
@@ -41,11 +53,14 @@ func benchModel(b *testing.B, name string, batch1 bool) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			for b.Loop() {
 				if err := ip.Invoke(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu := cpuTime() - c0
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e6/float64(b.N), "cpu-ms/op")
 			ms := float64(b.Elapsed().Nanoseconds()) / 1e6 / float64(b.N)
 			b.ReportMetric(ms, "ms/op")
 			b.ReportMetric(float64(ip.MACs())/ms/1e6, "GMAC/s")

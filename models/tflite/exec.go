@@ -69,27 +69,16 @@ func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 		row := col[(m-m0)*s.k : (m-m0+1)*s.k]
 		base := s.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
 		ix0 := ox*s.sw - s.padL
-		kx0 := max(0, -ix0)
-		kx1 := min(s.kw, s.w-ix0)
-		for ky := range s.kh {
-			seg := row[ky*rowW : (ky+1)*rowW]
-			iy := oy*s.sh - s.padT + ky
-			if iy < 0 || iy >= s.h || kx1 <= kx0 {
-				clear(seg)
-				continue
+		iy0 := oy*s.sh - s.padT
+		if ix0 >= 0 && ix0+s.kw <= s.w && iy0 >= 0 && iy0+s.kh <= s.h {
+			// Interior pixel: each kernel row is one full run.
+			o := (iy0*s.w + ix0) * c
+			for ky := range s.kh {
+				copyShort(row[ky*rowW:(ky+1)*rowW], base[o:o+rowW])
+				o += s.w * c
 			}
-			clear(seg[:kx0*c])
-			o := (iy*s.w + ix0 + kx0) * c
-			src := base[o : o+(kx1-kx0)*c]
-			dst := seg[kx0*c : kx1*c]
-			if len(dst) <= 16 {
-				for i := range dst {
-					dst[i] = src[i]
-				}
-			} else {
-				copy(dst, src)
-			}
-			clear(seg[kx1*c:])
+		} else {
+			s.im2colEdge(row, base, ix0, iy0)
 		}
 		if ox++; ox == s.ow {
 			ox = 0
@@ -98,6 +87,37 @@ func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 				img++
 			}
 		}
+	}
+}
+
+// im2colEdge fills one patch row that overlaps the padding.
+func (s *gemmStep) im2colEdge(row, base []float32, ix0, iy0 int) {
+	c, rowW := s.c, s.kw*s.c
+	kx0 := max(0, -ix0)
+	kx1 := min(s.kw, s.w-ix0)
+	for ky := range s.kh {
+		seg := row[ky*rowW : (ky+1)*rowW]
+		iy := iy0 + ky
+		if iy < 0 || iy >= s.h || kx1 <= kx0 {
+			clear(seg)
+			continue
+		}
+		clear(seg[:kx0*c])
+		o := (iy*s.w + ix0 + kx0) * c
+		copyShort(seg[kx0*c:kx1*c], base[o:o+(kx1-kx0)*c])
+		clear(seg[kx1*c:])
+	}
+}
+
+// copyShort copies like copy, without the call overhead on short runs.
+func copyShort(dst, src []float32) {
+	if len(dst) > 16 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i]
 	}
 }
 
@@ -368,6 +388,8 @@ func (s *poolStep) run2x2(lo, hi int) {
 // resizeStep is RESIZE_BILINEAR with precomputed source rows and columns.
 type resizeStep struct {
 	in, out []float32
+	res     []float32 // fused residual ADD, or nil
+	act     kern.ActKind
 	h, w, c int
 	oh, ow  int
 	y0, y1  []int
@@ -399,6 +421,14 @@ func (s *resizeStep) run(_ *worker, lo, hi int) {
 				bot := cc[i] + (d[i]-cc[i])*dx
 				o[i] = top + (bot-top)*dy
 			}
+			if s.res != nil {
+				r := s.res[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
+				r = r[:len(o)]
+				for i := range o {
+					o[i] += r[i]
+				}
+			}
+			activate(o, s.act)
 		}
 	}
 }

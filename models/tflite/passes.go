@@ -138,7 +138,7 @@ func (g *graph) foldPads() {
 }
 
 // fuseResiduals folds ADD(conv(x), r) into the convolution's epilogue when
-// the convolution's output feeds only the ADD.
+// the convolution's output feeds only the ADD (and likewise ADD(resize(x), r)).
 func (g *graph) fuseResiduals() {
 	u := g.index()
 	for i, add := range g.nodes {
@@ -152,7 +152,7 @@ func (g *graph) fuseResiduals() {
 				continue
 			}
 			c := g.nodes[p]
-			if c.dead || (c.kind != kConv && c.kind != kDepthwise) || c.act != kern.ActNone ||
+			if c.dead || (c.kind != kConv && c.kind != kDepthwise && c.kind != kResize) || c.act != kern.ActNone ||
 				c.residual >= 0 || !only(u, add.in[k]) || add.in[0] == add.in[1] {
 				continue
 			}
@@ -175,7 +175,8 @@ func (g *graph) fuseResiduals() {
 }
 
 // fuseActivations moves a RELU, RELU6 or PReLU into the node producing its
-// input (convolutions and elementwise ops) when nothing else reads it.
+// input (convolutions, elementwise ops, resize, concatenation, pooling)
+// when nothing else reads it.
 func (g *graph) fuseActivations() {
 	u := g.index()
 	for _, a := range g.nodes {
@@ -189,7 +190,7 @@ func (g *graph) fuseActivations() {
 		}
 		switch p.kind {
 		case kConv, kDepthwise:
-		case kAdd, kSub, kMul:
+		case kAdd, kSub, kMul, kResize, kConcat, kMaxPool:
 			if a.kind == kPRelu {
 				continue
 			}

@@ -11,7 +11,7 @@ import (
 const (
 	maxArena     = 1 << 27 // floats of activations per interpreter
 	align        = 16      // floats: buffers start on 64-byte boundaries
-	parThreshold = 1 << 17 // work (MACs or elements) worth waking helpers for
+	parThreshold = 1 << 19 // work (MACs or elements) worth waking helpers for
 )
 
 // planned is a step with its unit count and threading decision.
@@ -269,7 +269,8 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 			fh: n.fh, fw: n.fw, sh: n.sh, sw: n.sw, padT: padT, padL: padL, act: n.act}
 		work = int64(len(out)) * int64(n.fh*n.fw)
 	case kResize:
-		s := &resizeStep{in: x, out: out, h: xs[1], w: xs[2], c: xs[3], oh: os[1], ow: os[2]}
+		s := &resizeStep{in: x, out: out, h: xs[1], w: xs[2], c: xs[3], oh: os[1], ow: os[2],
+			res: ep.Residual, act: n.act}
 		s.y0, s.y1, s.fy = bilinearAxis(xs[1], os[1], n.align, n.halfPixel)
 		s.x0, s.x1, s.fx = bilinearAxis(xs[2], os[2], n.align, n.halfPixel)
 		pl.s, work = s, int64(len(out))*4
