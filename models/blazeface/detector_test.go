@@ -5,6 +5,8 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"facegate/pipeline/frame"
@@ -207,4 +209,54 @@ func BenchmarkLetterbox(b *testing.B) {
 		lb.setup(f.Width, f.Height, 128)
 		lb.fillRGB(dst, f.Pix, f.Stride, 3, 2, 1, 0)
 	}
+}
+
+// TestNoFace: of the photos without people, only the husky is a face, for
+// both models, as MediaPipe finds too.
+func TestNoFace(t *testing.T) {
+	paths, _ := filepath.Glob(sharedPath(t, "testdata/faces/_noface/*.jpg"))
+	if len(paths) == 0 {
+		t.Skip("no _noface photos")
+	}
+	for _, model := range []string{"short", "full"} {
+		d := newDetector(t, model)
+		for _, p := range paths {
+			img, err := loadImage(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			faces, err := d.DetectImage(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			husky := strings.Contains(p, "husky")
+			switch {
+			case husky && len(faces) != 1:
+				t.Errorf("%s %s: %d faces, MediaPipe finds the husky's", model, filepath.Base(p), len(faces))
+			case !husky && len(faces) != 0:
+				t.Errorf("%s %s: %d faces (best %.2f), want none", model, filepath.Base(p), len(faces), faces[0].Score)
+			case husky:
+				t.Logf("%s: the husky scores %.2f", model, faces[0].Score)
+			}
+		}
+	}
+}
+
+func TestThreadsAgree(t *testing.T) {
+	photo := testPhoto(t)
+	one := newDetector(t, "short")
+	two, err := New(Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer two.Close()
+	a, err := one.DetectImage(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := two.DetectImage(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFaces(t, "2 threads", a, b)
 }
