@@ -90,13 +90,19 @@ func openGallery(stateDir string, v *visionFlags) (*store.Store, *gallery.Servic
 	return st, svc, cleanup, nil
 }
 
-// storedPolicy applies the "recognition" setting the daemon keeps (a user
-// threshold), so the CLI names faces as the daemon would.
+// storedPolicy applies a user threshold the daemon keeps in its settings
+// ({"threshold": x} under "recognition", or under "settings" as the web
+// page's settings record), so the CLI names faces as the daemon would.
 func storedPolicy(st *store.Store) (gallery.Policy, bool) {
 	var rec struct {
 		Threshold float32 `json:"threshold"`
 	}
-	if err := st.Setting("recognition", &rec); err != nil || rec.Threshold <= 0 {
+	for _, key := range []string{"recognition", "settings"} {
+		if err := st.Setting(key, &rec); err == nil && rec.Threshold > 0 {
+			break
+		}
+	}
+	if rec.Threshold <= 0 {
 		return gallery.Policy{}, false
 	}
 	p := gallery.DefaultPolicy()

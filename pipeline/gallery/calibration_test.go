@@ -248,6 +248,21 @@ func (o openSet) gaussTail(alpha float64, n int) float32 {
 	return float32(m + sd*math.Sqrt2*math.Erfinv(1-2*q))
 }
 
+// gaussFPIR is the share of strangers the Gaussian impostor model expects
+// to be named at threshold th facing n people.
+func (o openSet) gaussFPIR(th float32, n int) float64 {
+	var m, m2 float64
+	for _, x := range o.impostor {
+		m += x
+		m2 += x * x
+	}
+	k := float64(len(o.impostor))
+	m /= k
+	sd := math.Sqrt(m2/k - m*m)
+	q := 0.5 * math.Erfc((float64(th)-m)/(sd*math.Sqrt2))
+	return 1 - math.Pow(1-q, float64(n))
+}
+
 // thresholdAt returns the lowest threshold that names at most share of
 // the strangers.
 func (o openSet) thresholdAt(share float64) float32 {
@@ -328,6 +343,11 @@ func TestOpenSetCalibration(t *testing.T) {
 	}
 	fitted := one.gaussTail(0.01, one.people) - def.Slope*float32(math.Log(float64(one.people)))
 	t.Logf("  fitted base %.3f (DefaultBase %.3f)", fitted, float32(DefaultBase))
+	var pred []string
+	for _, n := range []int{1, 5, 18, 50, 100, 422} {
+		pred = append(pred, fmt.Sprintf("N=%d t=%.3f %.2f%%", n, def.Threshold(n), 100*one.gaussFPIR(def.Threshold(n), n)))
+	}
+	t.Logf("  strangers named by the default rule, Gaussian model of these photos: %s", strings.Join(pred, ", "))
 	if math.Abs(float64(fitted-DefaultBase)) > 0.02 {
 		t.Errorf("the fitted base %.3f has drifted from DefaultBase %.3f: recalibrate", fitted, DefaultBase)
 	}
