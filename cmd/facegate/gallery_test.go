@@ -202,8 +202,21 @@ func TestGalleryCommands(t *testing.T) {
 		t.Fatalf("people table:\n%s", out)
 	}
 
-	// while another process (here: this one) holds the store
+	// a user threshold kept by the daemon applies to the CLI too
 	st, err := store.OpenDir(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSetting("recognition", map[string]float64{"threshold": 0.99}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if got := identifyNames(t, dir, probes[1]); got[0] != "" {
+		t.Fatalf("threshold 0.99 still named %q", got)
+	}
+
+	// while another process (here: this one) holds the store
+	st, err = store.OpenDir(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
