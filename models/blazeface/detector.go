@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"slices"
 
 	"facegate/models"
@@ -39,7 +40,6 @@ type Detector struct {
 	cands    []candidate
 	clusters []candidate
 	done     []bool
-	rgb      []byte
 }
 
 // New loads the chosen model and builds its interpreter.
@@ -133,22 +133,38 @@ func (d *Detector) Detect(f *frame.Frame, dst []frame.Face) ([]frame.Face, error
 
 // DetectImage finds faces in any image, best first. Box and keypoint
 // coordinates are relative to the image's bounds' top-left corner.
-// Gray images are expanded to R = G = B.
+// Gray images are expanded to R = G = B; alpha is ignored. The pixels are
+// sampled in place (no converted copy of the image is made or kept).
 func (d *Detector) DetectImage(img image.Image) ([]frame.Face, error) {
 	if d.ip == nil {
 		return nil, ErrClosed
 	}
 	bnd := img.Bounds()
-	if bnd.Dx() <= 0 || bnd.Dy() <= 0 {
+	w, h := bnd.Dx(), bnd.Dy()
+	if w <= 0 || h <= 0 {
 		return nil, errors.New("blazeface: empty image")
 	}
-	if g, ok := img.(*image.Gray); ok { // sample gray directly, no RGB copy
-		off := g.PixOffset(bnd.Min.X, bnd.Min.Y)
-		return d.run(g.Pix[off:], bnd.Dx(), bnd.Dy(), g.Stride, 1, 0, 0, 0, nil)
+	switch m := img.(type) {
+	case *image.RGBA:
+		return d.run(m.Pix[m.PixOffset(bnd.Min.X, bnd.Min.Y):], w, h, m.Stride, 4, 0, 1, 2, nil)
+	case *image.NRGBA:
+		return d.run(m.Pix[m.PixOffset(bnd.Min.X, bnd.Min.Y):], w, h, m.Stride, 4, 0, 1, 2, nil)
+	case *image.Gray:
+		return d.run(m.Pix[m.PixOffset(bnd.Min.X, bnd.Min.Y):], w, h, m.Stride, 1, 0, 0, 0, nil)
+	case *image.YCbCr:
+		d.lb.setup(w, h, d.size)
+		d.lb.fillFunc(d.ip.Input(0), func(x, y int) (byte, byte, byte) {
+			x, y = x+bnd.Min.X, y+bnd.Min.Y
+			return color.YCbCrToRGB(m.Y[m.YOffset(x, y)], m.Cb[m.COffset(x, y)], m.Cr[m.COffset(x, y)])
+		})
+	default:
+		d.lb.setup(w, h, d.size)
+		d.lb.fillFunc(d.ip.Input(0), func(x, y int) (byte, byte, byte) {
+			r, g, b, _ := img.At(x+bnd.Min.X, y+bnd.Min.Y).RGBA()
+			return byte(r >> 8), byte(g >> 8), byte(b >> 8)
+		})
 	}
-	var w, h int
-	d.rgb, w, h = toRGB(img, d.rgb)
-	return d.run(d.rgb, w, h, 3*w, 3, 0, 1, 2, nil)
+	return d.finish(nil)
 }
 
 // run letterboxes the pixels into the input tensor, invokes the model and
@@ -156,6 +172,11 @@ func (d *Detector) DetectImage(img image.Image) ([]frame.Face, error) {
 func (d *Detector) run(pix []byte, w, h, stride, bpp, r, g, b int, dst []frame.Face) ([]frame.Face, error) {
 	d.lb.setup(w, h, d.size)
 	d.lb.fillRGB(d.ip.Input(0), pix, stride, bpp, r, g, b)
+	return d.finish(dst)
+}
+
+// finish invokes the model on the filled input and decodes its outputs.
+func (d *Detector) finish(dst []frame.Face) ([]frame.Face, error) {
 	if err := d.ip.Invoke(); err != nil {
 		return dst[:0], fmt.Errorf("blazeface: %w", err)
 	}

@@ -1,11 +1,6 @@
 package blazeface
 
-import (
-	"image"
-	"image/color"
-
-	"facegate/pipeline/frame"
-)
+import "facegate/pipeline/frame"
 
 // axisTap is how one output coordinate samples one source axis: two source
 // indices and their bilinear weights. A weight of 0 marks a tap that falls
@@ -114,62 +109,37 @@ func (lb *letterbox) fillRGB(dst []float32, pix []byte, stride, bpp, r, g, b int
 	}
 }
 
-// toRGB converts any image to a packed RGB buffer (reusing buf), origin at
-// the image's Min. Gray expands to R = G = B; alpha is ignored (NRGBA
-// colour values are used as they are, premultiplied RGBA ones too).
-func toRGB(img image.Image, buf []byte) ([]byte, int, int) {
-	bnd := img.Bounds()
-	w, h := bnd.Dx(), bnd.Dy()
-	n := 3 * w * h
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
+// fillFunc is fillRGB for images that are not packed bytes: at returns
+// the colour of source pixel (x, y), origin at the image's top-left.
+func (lb *letterbox) fillFunc(dst []float32, at func(x, y int) (r, g, b byte)) {
+	const k = 1 / 127.5
 	o := 0
-	switch m := img.(type) {
-	case *image.RGBA:
-		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(bnd.Min.X, y):]
-			for x := 0; x < w; x++ {
-				buf[o], buf[o+1], buf[o+2] = row[4*x], row[4*x+1], row[4*x+2]
+	for _, ty := range lb.ys {
+		for _, tx := range lb.xs {
+			if ty.w0 == 0 && ty.w1 == 0 || tx.w0 == 0 && tx.w1 == 0 {
+				dst[o], dst[o+1], dst[o+2] = -1, -1, -1
 				o += 3
+				continue
 			}
-		}
-	case *image.NRGBA:
-		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(bnd.Min.X, y):]
-			for x := 0; x < w; x++ {
-				buf[o], buf[o+1], buf[o+2] = row[4*x], row[4*x+1], row[4*x+2]
-				o += 3
+			var vr, vg, vb float32
+			for _, q := range [4]struct {
+				x, y int32
+				w    float32
+			}{{tx.i0, ty.i0, ty.w0 * tx.w0}, {tx.i1, ty.i0, ty.w0 * tx.w1}, {tx.i0, ty.i1, ty.w1 * tx.w0}, {tx.i1, ty.i1, ty.w1 * tx.w1}} {
+				if q.w == 0 {
+					continue
+				}
+				r, g, b := at(int(q.x), int(q.y))
+				vr += q.w * float32(r)
+				vg += q.w * float32(g)
+				vb += q.w * float32(b)
 			}
-		}
-	case *image.Gray:
-		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(bnd.Min.X, y):]
-			for x := 0; x < w; x++ {
-				v := row[x]
-				buf[o], buf[o+1], buf[o+2] = v, v, v
-				o += 3
-			}
-		}
-	case *image.YCbCr:
-		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
-			for x := bnd.Min.X; x < bnd.Max.X; x++ {
-				yi, ci := m.YOffset(x, y), m.COffset(x, y)
-				buf[o], buf[o+1], buf[o+2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				o += 3
-			}
-		}
-	default:
-		for y := bnd.Min.Y; y < bnd.Max.Y; y++ {
-			for x := bnd.Min.X; x < bnd.Max.X; x++ {
-				r, g, b, _ := img.At(x, y).RGBA()
-				buf[o], buf[o+1], buf[o+2] = byte(r>>8), byte(g>>8), byte(b>>8)
-				o += 3
-			}
+			dst[o] = vr*k - 1
+			dst[o+1] = vg*k - 1
+			dst[o+2] = vb*k - 1
+			o += 3
 		}
 	}
-	return buf, w, h
 }
 
 // channels returns the byte offsets of R, G and B in a frame's pixels.
