@@ -120,7 +120,7 @@ build() {
     CGO_ENABLED=1 GOOS=linux GOARCH=arm64 \
     CC="aarch64-linux-gnu-gcc --sysroot=$sysroot" \
     CXX="aarch64-linux-gnu-g++ --sysroot=$sysroot" \
-    PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH= \
+    PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH='' \
     CGO_LDFLAGS="-Wl,--as-needed" \
     "$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$out" ./cmd/facegate)
   log "built in $((SECONDS - start)) s ($(du -h "$out" | cut -f1))"

@@ -1,0 +1,2 @@
+# Every package of this external tree.
+include $(sort $(wildcard $(BR2_EXTERNAL_FACEGATE_PATH)/package/*/*.mk))
