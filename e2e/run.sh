@@ -10,7 +10,7 @@
 #   FACEGATE_TESTDATA=../shared/testdata  photos (default: ../shared/testdata
 #                                         from the repository root)
 #   FACEGATE_ARTIFACTS=test-artifacts     screenshots on failure
-# The fake-backed server of internal/web runs it with:
+# internal/web's test server (real gallery service and models) runs it with:
 #   go test -tags e2e -run TestBrowser ./internal/web/
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
