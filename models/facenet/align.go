@@ -173,8 +173,8 @@ func AlignFrame(fr *frame.Frame, f frame.Face, dst *Aligned) (*Aligned, error) {
 	return warp(&s, f, dst)
 }
 
-// warp samples the source bilinearly at the inverse-transformed centre of
-// each aligned pixel; neighbours outside the image count as black.
+// warp samples the source bilinearly at the inverse-transformed position
+// of each aligned pixel; neighbours outside the image count as black.
 func warp(s *source, f frame.Face, dst *Aligned) (*Aligned, error) {
 	t, err := Estimate(f)
 	if err != nil {
@@ -188,18 +188,41 @@ func warp(s *source, f frame.Face, dst *Aligned) (*Aligned, error) {
 	ia, ib := t.A/d, t.B/d // inverse rotation-scale: [[ia ib] [−ib ia]]
 	o := 0
 	for v := 0; v < Size; v++ {
+		// The source position moves by (ia, −ib) per aligned pixel.
+		qy := float64(v) - t.TY
+		x := -ia*t.TX + ib*qy
+		y := ib*t.TX + ia*qy
 		for u := 0; u < Size; u++ {
-			qx, qy := float64(u)-t.TX, float64(v)-t.TY
-			x := ia*qx + ib*qy
-			y := -ib*qx + ia*qy
-			r, g, b := s.bilinear(x, y)
+			var r, g, b float32
+			if s.at == nil && x >= 0 && y >= 0 && x < float64(s.w-1) && y < float64(s.h-1) {
+				r, g, b = s.inside(x, y)
+			} else {
+				r, g, b = s.bilinear(x, y)
+			}
 			dst.Pix[o] = clampByte(r)
 			dst.Pix[o+1] = clampByte(g)
 			dst.Pix[o+2] = clampByte(b)
 			o += 3
+			x += ia
+			y -= ib
 		}
 	}
 	return dst, nil
+}
+
+// inside is bilinear for a packed source when all four neighbours are in
+// the image (the common case).
+func (s *source) inside(x, y float64) (float32, float32, float32) {
+	x0, y0 := int(x), int(y)
+	wx, wy := float32(x-float64(x0)), float32(y-float64(y0))
+	p := s.pix[y0*s.stride+x0*s.bpp:]
+	q := s.pix[(y0+1)*s.stride+x0*s.bpp:]
+	n := s.bpp
+	w00, w01, w10, w11 := (1-wx)*(1-wy), wx*(1-wy), (1-wx)*wy, wx*wy
+	ch := func(c int) float32 {
+		return w00*float32(p[c]) + w01*float32(p[n+c]) + w10*float32(q[c]) + w11*float32(q[n+c])
+	}
+	return ch(s.ro), ch(s.gO), ch(s.bO)
 }
 
 func (s *source) bilinear(x, y float64) (float32, float32, float32) {
