@@ -211,6 +211,7 @@ func TestDevPhotos(t *testing.T) {
 	faces := devFaces(t)
 	t.Run("verification", func(t *testing.T) { testVerification(t, faces) })
 	t.Run("quality", func(t *testing.T) { testQuality(t, faces) })
+	t.Run("groups", func(t *testing.T) { testGroupPhotos(t, faces) })
 }
 
 // testVerification calibrates DefaultThreshold on all same/different pairs
