@@ -176,19 +176,35 @@ $('register-form').addEventListener('submit', async (e) => {
   }
 });
 
+// "Register the face on camera" takes the largest face (the one standing
+// closest) of the selected view: this browser's camera, whose newest
+// WebRTC result names its track, or the device camera. The daemon's quality
+// gate answers with the reason when the face won't do (too small, blurred,
+// turned away): shown as it is.
 $('reg-camera').addEventListener('click', async () => {
   const name = $('reg-name').value.trim();
   if (!name) { toast('Enter a name first.', true); return; }
-  if (!state.camera) { toast('No camera to take the face from.', true); return; }
+  const btn = $('reg-camera');
+  btn.disabled = true;
   try {
-    const faces = await api('GET', `/api/cameras/${encodeURIComponent(state.camera)}/faces`);
-    if (faces.length === 0) { toast('No face on camera right now.', true); return; }
-    // The largest face is the one standing closest: the person to enroll.
-    faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
-    const p = await api('POST', '/api/people/from-track', { camera: state.camera, track: faces[0].track, name });
+    let target;
+    if (rtc) {
+      target = rtc.enrollTarget(); // throws with the reason when there is no face
+    } else {
+      if (!state.camera) throw new Error('No camera to take the face from.');
+      const faces = await api('GET', `/api/cameras/${encodeURIComponent(state.camera)}/faces`);
+      if (faces.length === 0) throw new Error('No face on camera right now.');
+      faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+      target = { camera: state.camera, track: faces[0].track };
+    }
+    const p = await api('POST', '/api/people/from-track', { camera: target.camera, track: target.track, name });
     toast(`Registered ${p.name} from the camera`);
     $('reg-name').value = '';
-  } catch (e) { toast(e.message, true); }
+  } catch (e) {
+    toast(e.message, true);
+  } finally {
+    btn.disabled = false;
+  }
 });
 
 // ---- events ----
@@ -253,7 +269,10 @@ $('ev-more').addEventListener('click', () => loadEvents(true));
 
 // ---- cameras and the live area ----
 
-function renderCameras(list) {
+// The device tile shows the device's own cameras; browsers' cameras (this
+// page's and other phones') are sessions, not something to watch here.
+function renderCameras(all) {
+  const list = all.filter((c) => c.kind !== 'browser');
   state.cameras = list;
   const sel = $('camera-select');
   sel.replaceChildren();
@@ -263,7 +282,8 @@ function renderCameras(list) {
   sel.hidden = list.length < 2;
   const cur = list.find((c) => c.name === state.camera);
   $('camera-state').textContent = cur ? `${cur.name}: ${cur.state}${cur.error ? ' — ' + cur.error : ''}` : '';
-  $('no-camera').hidden = list.length > 0 || rtcActive;
+  $('no-camera').hidden = list.length > 0;
+  if (rtc) rtc.camerasChanged(list);
 }
 
 $('camera-select').addEventListener('change', (e) => {
@@ -271,12 +291,17 @@ $('camera-select').addEventListener('change', (e) => {
   renderCameras(state.cameras);
 });
 
-// Until rtc.js plays live video, the snapshot (boxes and names drawn by the
-// daemon) is refreshed about once a second while the page is visible.
-let rtcActive = false;
+// Until rtc.js plays the device camera's live view, the snapshot (boxes and
+// names drawn by the daemon) is refreshed about once a second while the
+// page is visible.
+let rtc = null; // rtc.js's controller once started
 let snapBusy = false;
 async function refreshSnapshot() {
-  if (rtcActive || snapBusy || document.hidden || !state.camera) return;
+  if (rtc && rtc.livePlays()) {
+    $('snapshot').hidden = true;
+    return;
+  }
+  if (snapBusy || document.hidden || !state.camera) return;
   const cam = state.cameras.find((c) => c.name === state.camera);
   if (!cam || cam.state !== 'running') return;
   snapBusy = true;
@@ -296,24 +321,35 @@ async function refreshSnapshot() {
 }
 setInterval(refreshSnapshot, 1000);
 
-// rtc.js is optional: when the WebRTC module is shipped it exports
-// start({video, overlay, getCamera, toast}) and resolves to true once it
-// shows live video; until then the snapshot stays.
+// rtc.js sends this browser's camera and plays the device camera's live
+// view (see its start()). Without WebRTC the page keeps the snapshot and
+// registers from the device camera.
 async function startRTC() {
+  let ctl = null;
   try {
     const mod = await import('./rtc.js');
-    if (typeof mod.start !== 'function') return;
-    rtcActive = Boolean(await mod.start({
+    ctl = await mod.start({
       video: $('live-video'),
       overlay: $('live-overlay'),
       getCamera: () => state.camera,
       toast,
-    }));
-    if (rtcActive) {
-      $('snapshot').hidden = true;
-      $('no-camera').hidden = true;
-    }
-  } catch { /* no rtc.js on this build */ }
+      onSelect: (label) => { $('reg-camera').textContent = `Register the face on ${label}`; },
+      mine: {
+        tile: $('mine'), frame: $('mine-frame'), video: $('mine-video'), overlay: $('mine-overlay'),
+        button: $('mine-start'), state: $('mine-state'),
+      },
+      live: { tile: $('device'), frame: $('stage'), button: $('live-play'), state: $('live-state') },
+    });
+  } catch (e) {
+    toast(`Live video unavailable: ${e.message}`, true);
+  }
+  if (!ctl) {
+    $('mine').hidden = true;
+    $('reg-camera').textContent = 'Register the face on camera';
+    return;
+  }
+  rtc = ctl;
+  rtc.camerasChanged(state.cameras);
 }
 
 // ---- settings, tokens, backup, password ----
@@ -391,6 +427,7 @@ $('password-form').addEventListener('submit', async (e) => {
 });
 
 $('logout').addEventListener('click', async () => {
+  if (rtc) rtc.close();
   try { await api('POST', '/api/logout'); } catch { /* going anyway */ }
   location.assign('/login');
 });
