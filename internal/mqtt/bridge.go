@@ -46,7 +46,8 @@ type Bridge struct {
 	connected      chan struct{} // coalescing: a (re)connection happened
 	haOnline       chan struct{} // coalescing: Home Assistant announced itself
 	discoveryCheck chan struct{} // coalescing: a retained discovery arrived; tombstone stale people
-	connLost       chan struct{} // coalescing: the connection dropped; pending publishes will never complete
+	connLost       chan struct{} // coalescing: the connection dropped (for the publisher)
+	reconnect      chan struct{} // coalescing: the connection dropped (for connectLoop)
 
 	haKnown map[string]string // guarded by mu: component id → platform in the retained discovery
 
@@ -100,6 +101,7 @@ func New(opts Options, gallery Gallery, log *slog.Logger) (*Bridge, error) {
 		haOnline:       make(chan struct{}, 1),
 		discoveryCheck: make(chan struct{}, 1),
 		connLost:       make(chan struct{}, 1),
+		reconnect:      make(chan struct{}, 1),
 	}
 	b.dropLog.every = time.Second
 
@@ -113,9 +115,12 @@ func New(opts Options, gallery Gallery, log *slog.Logger) (*Bridge, error) {
 		SetPingTimeout(min(o.Keepalive, 10*time.Second)).
 		SetConnectTimeout(o.ConnectTimeout).
 		SetWriteTimeout(o.ConnectTimeout).
-		SetAutoReconnect(true).
-		SetConnectRetry(false). // the first connection is retried by connectLoop, which stops with its context
-		SetMaxReconnectInterval(o.MaxBackoff).
+		// connectLoop (re)connects, with capped backoff, and stops with its
+		// context. paho's own auto-reconnect is off: it re-sends the
+		// unacknowledged publishes of a clean session while the old
+		// connection may still be writing them (a data race inside paho).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
 		SetOrderMatters(true).    // handlers only enqueue, they never block
 		SetAutoAckDisabled(true). // a request is acknowledged once answered
 		SetBinaryWill(b.t.status, []byte("offline"), 1, true).
@@ -209,9 +214,9 @@ func (b *Bridge) BaseTopic() string {
 	return b.opts.BaseTopic
 }
 
-// connectLoop makes the first connection, retrying with capped exponential
-// backoff until it succeeds or ctx ends. Later losses are paho's job
-// (AutoReconnect with the same cap).
+// connectLoop keeps the bridge connected for its whole life: it connects,
+// waits for the connection to drop, and connects again, retrying failures
+// with exponential backoff capped at MaxBackoff, until ctx ends.
 func (b *Bridge) connectLoop(ctx context.Context) {
 	delay := time.Second
 	for {
@@ -221,17 +226,22 @@ func (b *Bridge) connectLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		err := tok.Error()
-		if err == nil {
-			return
+		if err := tok.Error(); err != nil {
+			b.setError(err)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return
+			}
+			delay = min(2*delay, b.opts.MaxBackoff)
+			continue
 		}
-		b.setError(err)
+		delay = time.Second
 		select {
-		case <-time.After(delay):
+		case <-b.reconnect:
 		case <-ctx.Done():
 			return
 		}
-		delay = min(2*delay, b.opts.MaxBackoff)
 	}
 }
 
@@ -295,12 +305,13 @@ func (b *Bridge) onConnect(c paho.Client) {
 func (b *Bridge) onConnectionLost(_ paho.Client, err error) {
 	b.setError(err)
 	signal(b.connLost)
+	signal(b.reconnect)
 }
 
 // onNotification records why a (re)connection attempt failed.
 func (b *Bridge) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 	switch n := n.(type) {
-	case paho.ConnectionNotificationBrokerFailed: // initial attempts and paho's reconnects
+	case paho.ConnectionNotificationBrokerFailed: // the cause behind a failed Connect
 		if n.Reason != nil {
 			b.setError(n.Reason)
 		}
@@ -407,10 +418,17 @@ func (b *Bridge) publisher(ctx context.Context) {
 		}
 		b.published.Add(1)
 	}
-	// With auto-reconnect paho neither completes nor resends the publishes
-	// of a lost clean session: give them up.
+	// A lost connection fails its pending publishes (paho completes their
+	// tokens with an error first); whatever is not complete is given up.
 	abandon := func() {
-		b.lostOffline.Add(uint64(len(pending)))
+		for _, tok := range pending {
+			select {
+			case <-tok.Done():
+				settle(tok)
+			default:
+				b.lostOffline.Add(1)
+			}
+		}
 		pending = nil
 	}
 	for {

@@ -125,7 +125,11 @@ func TestRegisterByPhoto(t *testing.T) {
 		t.Fatalf("name in response %q (% x), want NFC %q", p.Name, p.Name, nfc)
 	}
 
-	// The people list is retained: a client that subscribes now gets it.
+	// The people list is retained: once it is out, a client that
+	// subscribes gets it.
+	waitFor(t, w.people, "people list with the new person", func(m paho.Message) bool {
+		return strings.Contains(string(m.Payload()), p.ID)
+	})
 	late := newTestClient(t, br.url())
 	msg := waitFor(t, late.sub(w.base+"/people"), "retained people with the new person", func(m paho.Message) bool {
 		return m.Retained() && strings.Contains(string(m.Payload()), p.ID)
@@ -367,6 +371,7 @@ func TestEventsPresenceSnapshot(t *testing.T) {
 	snaps := w.sub(w.base + "/snapshot")
 	g := &fakeGallery{}
 	p := g.add("김민수")
+	presence := w.sub(w.base + "/person/" + p.ID)
 	b := startBridge(t, br.url(), g)
 	w.waitOnline()
 
@@ -400,6 +405,7 @@ func TestEventsPresenceSnapshot(t *testing.T) {
 	if v, ok := e2["name"]; !ok || v != nil || e2["type"] != "unknown" || e2["person_id"] != nil || e2["snapshot"] != nil {
 		t.Fatalf("unknown event %v", e2)
 	}
+	waitFor(t, presence, "presence", nil)
 	late := newTestClient(t, br.url())
 	pm := waitFor(t, late.sub(w.base+"/person/"+p.ID), "retained presence", nil)
 	var pj map[string]any
