@@ -343,6 +343,20 @@ func TestEmbedBatchAgrees(t *testing.T) {
 			t.Errorf("face %d: batch and single embeddings differ (cosine %v)", i, s)
 		}
 	}
+	// More faces than one model run takes: run in chunks, same answers.
+	var many []*Aligned
+	for len(many) < maxBatch+3 {
+		many = append(many, al...)
+	}
+	chunked, err := e.EmbedBatch(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range chunked {
+		if s := frame.Cosine(chunked[i].Vector, single[i%len(al)].Vector); s < 0.9999 {
+			t.Errorf("chunked face %d: cosine %v with its single embedding", i, s)
+		}
+	}
 	if s, _ := Similarity(single[0], single[1]); s > 0.999 {
 		t.Errorf("two photos give the same embedding (%v)", s)
 	}
