@@ -1,5 +1,55 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
 
-func runServe(_ context.Context, _ stdio, _ []string) error { return errNotYet }
+	"facegate/device/board"
+	"facegate/internal/app"
+	"facegate/internal/config"
+)
+
+// runServe runs the daemon until SIGTERM or Ctrl-C.
+func runServe(ctx context.Context, s stdio, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	path := fs.String("config", "", "YAML configuration file (defaults, then this file, then FACEGATE_* variables)")
+	check := fs.Bool("check-config", false, "validate the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(s.err, "usage: facegate serve [--config FILE] [--check-config]")
+		return errUsage
+	}
+	cfg, err := config.Load(*path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if *check {
+		fmt.Fprintln(s.out, "configuration OK")
+		return nil
+	}
+	log := newLogger(s, cfg.Log.Level, config.UnderSystemd(os.Getenv))
+	if os.Geteuid() == 0 {
+		log.Warn("running as root; the service runs as its own user (see systemd/facegate.service)")
+	}
+	notifier := board.NotifierFromEnv()
+	defer notifier.Close()
+	return app.Run(ctx, app.Options{Config: cfg, Version: version, Log: log, Getenv: os.Getenv, Notifier: notifier})
+}
+
+// newLogger writes text to a terminal and JSON under systemd, where the
+// journal keeps the fields.
+func newLogger(s stdio, level string, underSystemd bool) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if underSystemd {
+		return slog.New(slog.NewJSONHandler(s.err, opts))
+	}
+	return slog.New(slog.NewTextHandler(s.err, opts))
+}
