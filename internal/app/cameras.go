@@ -85,8 +85,8 @@ func (cs *cameras) run(e *camEntry, open pipeline.OpenFunc, exitOnEOF bool) erro
 	r, err := pipeline.NewRunner(pipeline.Config{
 		Camera: e.name, Open: open,
 		Detector: e.models, Embedder: e.models, Quality: e.models.Quality,
-		Matcher:  pipeline.GalleryMatcher{M: cs.d.gallery.Matcher()},
-		Events:   cs.d.events, Results: e.results, Presence: cs.d.presence,
+		Matcher: pipeline.GalleryMatcher{M: cs.d.gallery.Matcher()},
+		Events:  cs.d.events, Results: e.results, Presence: cs.d.presence,
 		Log:    cs.d.log,
 		Tuning: pipeline.Tuning{PresenceTimeout: cs.d.presence.Timeout(), ExitOnEOF: exitOnEOF},
 	})
@@ -388,7 +388,9 @@ func (h rtcHost) Live(name string) (rtc.LiveFeed, bool) {
 // liveFeed is a device camera for the live view.
 type liveFeed struct{ e *camEntry }
 
-func (f liveFeed) CopyLatest(dst *frame.Frame, after uint64) bool { return f.e.tap.copyLatest(dst, after) }
+func (f liveFeed) CopyLatest(dst *frame.Frame, after uint64) bool {
+	return f.e.tap.copyLatest(dst, after)
+}
 
 func (f liveFeed) FPS() int {
 	if f.e.cfg.FPS > 0 {
