@@ -224,7 +224,8 @@ func (c *Camera) Next(ctx context.Context) (*frame.Frame, error) {
 }
 
 // Close stops capturing, releases the device and waits for the capture
-// goroutine. It is idempotent and always returns nil.
+// goroutine. It is idempotent and always returns nil. A network stream
+// blocked inside OpenCV returns within FFmpeg's I/O timeout (30 s).
 func (c *Camera) Close() error {
 	c.once.Do(func() {
 		c.cancel()

@@ -78,8 +78,9 @@ func openCV(s spec, cfg Config) (capture, error) {
 		if cfg.FPS > 0 {
 			vc.Set(gocv.VideoCaptureFPS, cfg.FPS)
 		}
-		// Keep the driver's queue short: a stale frame is worse than none.
-		vc.Set(gocv.VideoCaptureBufferSize, 1)
+		// The driver's buffer count stays at OpenCV's default: the capture
+		// goroutine drains the queue as fast as frames arrive, so frames do
+		// not age there, and one buffer would halve some UVC cameras' rate.
 	}
 	c.vc = vc
 	c.rate = vc.Get(gocv.VideoCaptureFPS)
