@@ -62,7 +62,8 @@ type Bridge struct {
 
 	started   atomic.Bool
 	closeOnce sync.Once
-	cancel    context.CancelFunc
+	cancel    context.CancelFunc // guarded by mu
+	closing   bool               // guarded by mu
 	wg        sync.WaitGroup
 }
 
@@ -153,9 +154,17 @@ func (b *Bridge) Start(ctx context.Context) error {
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("mqtt: bridge already started")
 	}
-	ctx, b.cancel = context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		cancel()
+		return errors.New("mqtt: bridge closed")
+	}
+	b.cancel = cancel
+	b.wg.Add(4) // before Close can Wait
+	b.mu.Unlock()
 	people, _ := b.loadPeople(ctx) // logged; the list is reloaded on the next change
-	b.wg.Add(4)
 	go func() { defer b.wg.Done(); b.connectLoop(ctx) }()
 	go func() { defer b.wg.Done(); b.publisher(ctx) }()
 	go func() { defer b.wg.Done(); b.announcer(ctx, people) }()
@@ -170,8 +179,12 @@ func (b *Bridge) Close() error {
 		return nil
 	}
 	b.closeOnce.Do(func() {
-		if b.cancel != nil {
-			b.cancel()
+		b.mu.Lock()
+		b.closing = true
+		cancel := b.cancel
+		b.mu.Unlock()
+		if cancel != nil {
+			cancel()
 		}
 		b.wg.Wait()
 		if b.client.IsConnectionOpen() {
