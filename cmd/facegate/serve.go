@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"facegate/device/board"
 	"facegate/internal/app"
@@ -33,21 +35,48 @@ func runServe(ctx context.Context, s stdio, args []string) error {
 		fmt.Fprintln(s.out, "configuration OK")
 		return nil
 	}
-	log := newLogger(s, cfg.Log.Level, config.UnderSystemd(os.Getenv))
+	level := new(slog.LevelVar)
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	log := newLogger(s, level, config.UnderSystemd(os.Getenv))
 	if os.Geteuid() == 0 {
 		log.Warn("running as root; the service runs as its own user (see systemd/facegate.service)")
 	}
 	notifier := board.NotifierFromEnv()
 	defer notifier.Close()
-	return app.Run(ctx, app.Options{Config: cfg, Version: version, Log: log, Getenv: os.Getenv, Notifier: notifier})
+	// SIGHUP re-reads the file; the daemon applies what is safe to change.
+	reload := make(chan config.Config)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupCtx, stopHup := context.WithCancel(ctx)
+	defer stopHup()
+	go func() {
+		for {
+			select {
+			case <-hupCtx.Done():
+				return
+			case <-hup:
+				c, err := config.Load(*path, os.Getenv)
+				if err != nil {
+					log.Error("SIGHUP: configuration not reloaded", "err", err)
+					continue
+				}
+				select {
+				case reload <- c:
+				case <-hupCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return app.Run(ctx, app.Options{Config: cfg, Version: version, Log: log, Getenv: os.Getenv,
+		Notifier: notifier, Reload: reload, Level: level})
 }
 
 // newLogger writes text to a terminal and JSON under systemd, where the
 // journal keeps the fields.
-func newLogger(s stdio, level string, underSystemd bool) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	opts := &slog.HandlerOptions{Level: lv}
+func newLogger(s stdio, level *slog.LevelVar, underSystemd bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if underSystemd {
 		return slog.New(slog.NewJSONHandler(s.err, opts))
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	// StopTimeout bounds the orderly shutdown (default 10 s, below the
 	// unit's TimeoutStopSec).
 	StopTimeout time.Duration
+	// Reload delivers a new configuration (SIGHUP re-read the file); the
+	// parts that are safe to change while running are applied.
+	Reload <-chan config.Config
+	// Level is the log level to change on reload (nil: not changeable).
+	Level *slog.LevelVar
 }
 
 // daemon holds the running pieces. Fields are set during start and read
@@ -93,7 +98,14 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	d.log.Info("facegate ready", "https", d.web.Addr().String(), "cameras", len(d.cfg.Cameras),
 		"mqtt", d.cfg.MQTT.Broker != "", "version", opt.Version)
-	<-ctx.Done()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case cfg := <-opt.Reload:
+			d.reload(cfg)
+		}
+	}
 	d.log.Info("stopping")
 	stop()
 	return nil
@@ -255,6 +267,30 @@ func (d *daemon) prune(ctx context.Context) {
 	}
 	if _, err := d.store.PruneSessions(); err != nil && ctx.Err() == nil {
 		d.log.Warn("pruning sessions", "err", err)
+	}
+}
+
+// reload applies what can change without a restart: the log level and the
+// device cameras (added, removed or changed ones are restarted). Everything
+// else is reported as needing a restart.
+func (d *daemon) reload(cfg config.Config) {
+	if err := cfg.Validate(); err != nil {
+		d.log.Error("configuration not reloaded", "err", err)
+		return
+	}
+	if d.opt.Level != nil {
+		var lv slog.Level
+		if lv.UnmarshalText([]byte(cfg.Log.Level)) == nil {
+			d.opt.Level.Set(lv)
+		}
+	}
+	d.cams.reconcile(cfg.Cameras)
+	old := d.cfg // d.cfg stays as started: other goroutines read it
+	if old.StateDir != cfg.StateDir || old.HTTP != cfg.HTTP || old.MQTT.Broker != cfg.MQTT.Broker ||
+		old.WebRTC.UDPPort != cfg.WebRTC.UDPPort || old.Models != cfg.Models || old.Events != cfg.Events {
+		d.log.Warn("configuration reloaded; only cameras and the log level change now, the rest at the next restart")
+	} else {
+		d.log.Info("configuration reloaded")
 	}
 }
 

@@ -190,6 +190,35 @@ func (cs *cameras) setDetector(_ context.Context, model string) {
 	}
 }
 
+// reconcile restarts the device cameras that changed between two
+// configurations, stops removed ones and starts new ones.
+func (cs *cameras) reconcile(cur []config.Camera) {
+	was := map[string]config.Camera{}
+	for _, e := range cs.list() {
+		if e.kind == "device" {
+			was[e.name] = e.cfg
+		}
+	}
+	now := map[string]bool{}
+	for _, c := range cur {
+		now[c.Name] = true
+		if prev, ok := was[c.Name]; ok && prev == c {
+			continue
+		}
+		if _, ok := was[c.Name]; ok {
+			cs.remove(c.Name)
+		}
+		if err := cs.startDevice(c); err != nil {
+			cs.d.log.Error("starting camera", "camera", c.Name, "err", err)
+		}
+	}
+	for name := range was {
+		if !now[name] {
+			cs.remove(name)
+		}
+	}
+}
+
 func (cs *cameras) get(name string) *camEntry {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
