@@ -143,12 +143,18 @@ type dwArgs struct {
 	flags                        uintptr
 	taps                         unsafe.Pointer // *[ntaps][2]int: input and weight byte offsets
 	ntaps                        int
+	in1, in2                     unsafe.Pointer // kernel rows 1 and 2 for dw3x3Asm (in is row 0)
 }
 
-// dwZeros is the size of the zero buffer border pixels of a 3×3
-// convolution read for taps outside the input; wider channel counts use the
-// tap-list kernel.
-const dwZeros = 512
+// zeroRow is read, never written: kernel rows above or below the input and
+// taps outside it point here, so border pixels run the same branch-free
+// code as the interior. Untouched BSS, it costs no resident memory.
+var zeroRow [dwZeros]float32
+
+// dwZeros is the size of zeroRow, which bounds the input row (W·C floats)
+// and channel count that border pixels of a 3×3 convolution can handle
+// branch-free; larger layers use the tap-list kernel there.
+const dwZeros = 1 << 15
 
 // maxTaps bounds the kernel size the assembly path takes (the tap list lives
 // on the stack); larger kernels use the Go path.
@@ -177,9 +183,8 @@ func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int)
 func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb int) {
 	C := p.C
 	var (
-		taps  [maxTaps][2]int
-		ptrs  [9]unsafe.Pointer
-		zeros [dwZeros]float32
+		taps [maxTaps][2]int
+		ptrs [9]unsafe.Pointer
 	)
 	a := dwArgs{
 		w:   unsafe.Pointer(&w[c0]),
@@ -216,8 +221,17 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 				a.res = unsafe.Pointer(&ep.Residual[o])
 			}
 			a.n = n
-			if ky1-ky0 == 3 && kx1-kx0 == 3 && p.KH == 3 && p.KW == 3 {
-				a.in = unsafe.Pointer(&in[(iy0*p.W+ix0)*C+c0])
+			if p.KH == 3 && p.KW == 3 && kx1-kx0 == 3 && ky1 > ky0 &&
+				(ky1-ky0 == 3 || (n-1)*p.SW*C+2*C+c0+dwBlock*cb <= dwZeros) {
+				// All columns in bounds: rows outside the input read zeroRow.
+				var rp [3]unsafe.Pointer
+				for ky := range 3 {
+					rp[ky] = unsafe.Pointer(&zeroRow[c0])
+					if ky >= ky0 && ky < ky1 {
+						rp[ky] = unsafe.Pointer(&in[((iy0+ky)*p.W+ix0)*C+c0])
+					}
+				}
+				a.in, a.in1, a.in2 = rp[0], rp[1], rp[2]
 				dw3x3Asm(&a)
 				return
 			}
@@ -228,7 +242,7 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 					kx0, kx1 := max(0, -ixx), min(3, p.W-ixx)
 					for ky := range 3 {
 						for kx := range 3 {
-							pt := unsafe.Pointer(&zeros[0])
+							pt := unsafe.Pointer(&zeroRow[0])
 							if ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 {
 								pt = unsafe.Pointer(&in[((iy0+ky)*p.W+ixx+kx)*C+c0])
 							}

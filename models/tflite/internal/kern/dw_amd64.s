@@ -18,6 +18,8 @@
 #define A_FLAGS 88
 #define A_TAPS 96
 #define A_NTAPS 104
+#define A_IN1 112
+#define A_IN2 120
 
 // Epilogue registers, loaded once per channel block: Y12 bias (or zeros),
 // Y13 PReLU slope, Y14 upper and Y15 lower clamp. Without activation the
@@ -39,8 +41,9 @@
 
 // func dw3x3Asm(a *dwArgs)
 //
-// An interior run of a 3×3 depthwise convolution: every tap of the n
-// pixels lies inside the input. The channel-block loop is outermost so the
+// A run of a 3×3 depthwise convolution whose taps all lie inside the input
+// columns. The three kernel rows are read through A_IN, A_IN1 and A_IN2,
+// so a row above or below the input can point at the read-only zero row. The channel-block loop is outermost so the
 // 9 weight vectors of the block stay in Y0–Y8 for the whole run, and each
 // tap is one FMA with a memory operand; the three kernel rows accumulate
 // into Y9–Y11 independently to shorten the dependency chain. Adjacent
@@ -90,9 +93,11 @@ block:
 	EPILOAD(R14)
 
 	MOVQ A_IN(DI), SI
-	ADDQ R14, SI                 // row 0 of the first pixel
-	LEAQ (SI)(R12*1), R8         // row 1
-	LEAQ (R8)(R12*1), R9         // row 2
+	ADDQ R14, SI                 // kernel row 0 of the first pixel
+	MOVQ A_IN1(DI), R8
+	ADDQ R14, R8                 // row 1
+	MOVQ A_IN2(DI), R9
+	ADDQ R14, R9                 // row 2
 	MOVQ A_OUT(DI), DX
 	ADDQ R14, DX
 	MOVQ A_RES(DI), R13

@@ -18,6 +18,8 @@
 #define A_FLAGS 88
 #define A_TAPS 96
 #define A_NTAPS 104
+#define A_IN1 112
+#define A_IN2 120
 
 // Vector ops the Go assembler has no mnemonic for (register numbers).
 // FADD/FMUL/FMAX/FMIN Vd.4S, Vn.4S, Vm.4S
@@ -79,7 +81,9 @@ done: \
 
 // func dw3x3Asm(a *dwArgs)
 //
-// Interior run of a 3×3 depthwise convolution (all taps in bounds). The
+// Run of a 3×3 depthwise convolution whose taps all lie inside the input
+// columns; kernel rows come from A_IN, A_IN1, A_IN2 (a missing row points
+// at the zero row). The
 // channel-block loop is outermost so the block's 9 weight vectors stay in
 // V0–V8 over the run; inputs are loaded with register post-increment (C·4)
 // along each kernel row, and the three rows accumulate in V9–V11.
@@ -111,8 +115,10 @@ block:
 
 	MOVD A_IN(R0), R3
 	ADD R14, R3, R3              // kernel row 0 of the first pixel
-	ADD R12, R3, R4              // row 1
-	ADD R12, R4, R5              // row 2
+	MOVD A_IN1(R0), R4
+	ADD R14, R4, R4              // row 1 (may be the zero row)
+	MOVD A_IN2(R0), R5
+	ADD R14, R5, R5              // row 2
 	MOVD A_OUT(R0), R6
 	ADD R14, R6, R6
 	MOVD A_RES(R0), R13
