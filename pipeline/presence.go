@@ -10,10 +10,9 @@ import (
 // timeout. Runners sharing one Presence report sightings; it is safe for
 // concurrent use.
 type Presence struct {
+	mu      sync.Mutex
 	timeout time.Duration
-
-	mu     sync.Mutex
-	people map[string]*presenceEntry
+	people  map[string]*presenceEntry
 }
 
 type presenceEntry struct {
@@ -41,7 +40,21 @@ func NewPresence(timeout time.Duration) *Presence {
 }
 
 // Timeout returns the away timeout.
-func (p *Presence) Timeout() time.Duration { return p.timeout }
+func (p *Presence) Timeout() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.timeout
+}
+
+// SetTimeout changes the away timeout (ignored when <= 0).
+func (p *Presence) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	p.mu.Lock()
+	p.timeout = d
+	p.mu.Unlock()
+}
 
 // Seen records a sighting and reports whether the person just arrived
 // (was away or unknown to the tracker).

@@ -108,6 +108,7 @@ type Runner struct {
 	res     Result
 
 	hist                 [NumStages]histogram
+	recognize            histogram // first sighting of a track → its recognized event
 	started              atomic.Int64
 	frames, faces        atomic.Uint64
 	embeds               atomic.Uint64
@@ -459,6 +460,7 @@ func (r *Runner) events(f *frame.Frame, now time.Time) {
 				if !seen || now.Sub(last) >= r.tune.PresenceTimeout {
 					t.evented = true
 					r.emit(r.event(EventRecognized, t, now), t)
+					r.recognize.record(time.Since(t.first))
 				}
 			}
 			r.personSeen[id] = now
@@ -601,5 +603,24 @@ func (r *Runner) Stats() Stats {
 	for i := range s.Stages {
 		s.Stages[i] = r.hist[i].stats()
 	}
+	s.Recognize = r.recognize.stats()
 	return s
+}
+
+// Latest returns the result of the last processed frame (a copy).
+func (r *Runner) Latest() Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res
+}
+
+// SetPresenceTimeout changes, while running, how long a person must be
+// away before they are announced again on this camera.
+func (r *Runner) SetPresenceTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	r.mu.Lock()
+	r.tune.PresenceTimeout = d
+	r.mu.Unlock()
 }

@@ -121,4 +121,8 @@ type Stats struct {
 	Opens    uint64    // successful source opens
 	Failures uint64    // failed opens and failed streams
 	Stages   [NumStages]StageStats
+	// Recognize is the wall time from the capture of a track's first frame
+	// to its recognized event (meaningful when sources stamp frames with
+	// the wall-clock capture time, as cameras do).
+	Recognize StageStats
 }
