@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type clipSource struct {
 	t      time.Time
 	f      frame.Frame
 	blank  []byte
+	loop   bool // play the clip forever (no empty doorway)
 }
 
 const clipStep = 3 * time.Second / 45 // three frames of a 15 fps clip
@@ -95,6 +97,14 @@ func (s *clipSource) Next(ctx context.Context) (*frame.Frame, error) {
 	}
 	pix := s.blank
 	step := clipStep
+	if s.loop {
+		s.i %= len(s.frames)
+		select { // a camera's pace, not a busy loop
+		case <-time.After(30 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, io.EOF
+		}
+	}
 	if s.i < len(s.frames) {
 		pix = s.frames[s.i]
 	} else {
@@ -217,4 +227,53 @@ func play(t *testing.T, b *Bridge, svc *gallery.Service, models *pipeline.Models
 	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
 	var once sync.Once
 	return func() { once.Do(func() { cancel(); wg.Wait(); hub.Close() }) }
+}
+
+// TestRegisterFromCamera: "register from:camera" over MQTT enrolls the face
+// in view of the running pipeline; an unknown camera is a clear error.
+func TestRegisterFromCamera(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the models on a video")
+	}
+	br := startBroker(t)
+	svc, _ := realGallery(t)
+	models, err := pipeline.NewModels(pipeline.ModelOptions{})
+	if err != nil {
+		t.Skipf("models: %v", err)
+	}
+	defer models.Close()
+	src := newClipSource(t, "video/scarlett_johansson_640x480_15fps_5s.mjpeg")
+	src.loop = true
+	hub := pipeline.NewHub[pipeline.Event](nil)
+	runner, err := pipeline.NewRunner(pipeline.Config{
+		Camera: "door", Open: func(context.Context) (pipeline.Source, error) { return src, nil },
+		Detector: models, Embedder: models, Matcher: pipeline.GalleryMatcher{M: svc.Matcher()},
+		Quality: models.Quality, Events: hub,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(camera string) (*pipeline.Runner, bool) { return runner, camera == "" || camera == "door" }
+	w := newWatcher(t, br.url())
+	startBridge(t, br.url(), &ServiceGallery{Service: svc, FromCamera: CameraEnroller(svc, lookup)})
+	w.waitOnline()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = runner.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	if r := w.request(w.responses, w.base, "register", "nocam", map[string]any{"name": "스칼렛", "from": "camera", "camera": "garage"}); r.Status != "error" || !strings.Contains(deref(r.Error), `no camera named "garage"`) {
+		t.Fatalf("unknown camera: %s %s", r.Status, deref(r.Error))
+	}
+	r := w.request(w.responses, w.base, "register", "cam", map[string]any{"name": "스칼렛", "from": "camera", "camera": "door", "timeout": 30})
+	if r.Status != "ok" {
+		t.Fatalf("register from camera: %s", deref(r.Error))
+	}
+	var p personJSON
+	if err := json.Unmarshal(r.Data, &p); err != nil || p.Name != "스칼렛" || p.Samples < 1 {
+		t.Fatalf("registered %s (%v)", r.Data, err)
+	}
+	if people := svc.People(); len(people) != 1 || people[0].ID != p.ID {
+		t.Fatalf("gallery %+v", people)
+	}
 }

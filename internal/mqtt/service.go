@@ -195,3 +195,47 @@ func (b *Bridge) FollowEvents(ctx context.Context, events <-chan pipeline.Event)
 		}
 	}
 }
+
+// CameraEnroller returns a ServiceGallery.FromCamera that enrolls from a
+// running pipeline: it watches the camera's latest results and enrolls the
+// best samples of the largest face's track as soon as the gallery's quality
+// gate accepts them, until ctx ends (the request's timeout). runner finds
+// the runner of a camera ("" = the default camera).
+func CameraEnroller(svc *gallery.Service, runner func(camera string) (*pipeline.Runner, bool)) func(context.Context, string, string, time.Duration) (gallery.Person, error) {
+	return func(ctx context.Context, camera, name string, _ time.Duration) (gallery.Person, error) {
+		r, ok := runner(camera)
+		if !ok {
+			if camera == "" {
+				return gallery.Person{}, errors.New("no camera on this device")
+			}
+			return gallery.Person{}, fmt.Errorf("no camera named %q", camera)
+		}
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		lastErr := errors.New("no face in view")
+		for {
+			if res := r.Latest(); res.N > 0 {
+				faces := res.List()
+				best := faces[0]
+				for _, f := range faces[1:] {
+					if f.Box.Area() > best.Box.Area() {
+						best = f
+					}
+				}
+				e, err := pipeline.EnrollTrack(ctx, r, best.Track, name, svc, gallery.EnrollOptions{})
+				if err == nil {
+					return e.Person, nil
+				}
+				if errors.Is(err, gallery.ErrBadName) || errors.Is(err, gallery.ErrNameTaken) {
+					return gallery.Person{}, err
+				}
+				lastErr = err // not good enough yet: keep watching
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return gallery.Person{}, fmt.Errorf("%w: %v", context.DeadlineExceeded, lastErr)
+			}
+		}
+	}
+}
