@@ -274,7 +274,14 @@ func TestServiceWritesAnnounceInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kinds []string
-	remove := svc.OnChange(func(c Change) { kinds = append(kinds, fmt.Sprintf("%s:%s", c.Kind, c.Person.Name)) })
+	gen := svc.Snapshot().Generation()
+	remove := svc.OnChange(func(c Change) {
+		kinds = append(kinds, fmt.Sprintf("%s:%s", c.Kind, c.Person.Name))
+		if c.Snapshot.Generation() <= gen {
+			t.Errorf("generation %d after %d", c.Snapshot.Generation(), gen)
+		}
+		gen = c.Snapshot.Generation()
+	})
 	r := rand.New(rand.NewPCG(21, 21))
 	ctx := context.Background()
 	a, err := svc.EnrollSamples(ctx, "Ann", []Sample{{Embedding: emb(randUnit(r))}}, EnrollOptions{})

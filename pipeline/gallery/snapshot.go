@@ -43,14 +43,16 @@ type Snapshot struct {
 	stats Stats
 }
 
-var generation atomic.Uint64
+// generations stamps snapshots. It is the package's only mutable state: a
+// counter that only ever grows, like an ID source, needing no owner.
+var generations atomic.Uint64
 
 // Build makes a snapshot from d, comparing only embeddings of model (and of
 // frame.EmbeddingDim length). Samples of unknown people are dropped.
 func Build(d Data, model string, p Policy) *Snapshot {
 	dim := frame.EmbeddingDim
 	s := &Snapshot{
-		gen:    generation.Add(1),
+		gen:    generations.Add(1),
 		model:  model,
 		dim:    dim,
 		policy: p,
@@ -141,7 +143,9 @@ func (s *Snapshot) buildCentroids() {
 	}
 }
 
-// Generation increases with every snapshot built in this process.
+// Generation is a process-wide stamp that increases with every snapshot
+// built, so a reader (the pipeline's runner) can tell cheaply that the
+// gallery changed, even between snapshots swapped in by hand.
 func (s *Snapshot) Generation() uint64 { return s.gen }
 
 // Model is the identity of the model whose embeddings this snapshot compares.
