@@ -190,15 +190,15 @@ func (s *binStep) run(_ *worker, lo, hi int) {
 	activate(o, s.act)
 }
 
-// constStep is ADD, SUB or MUL with a constant broadcast per channel (a
-// scalar or a same-shape constant is expanded to that at plan time when it
-// fits; full-shape constants use row = len).
+// constStep is ADD, SUB or MUL with a constant: a scalar, one value per
+// channel (the last dimension), or a same-shape tensor.
 type constStep struct {
 	x, out []float32
 	c      []float32 // one row
 	full   []float32 // same-shape constant, or nil
 	kind   opKind
 	left   bool // constant on the left (c − x)
+	scalar bool // c holds one value for every element
 	act    kern.ActKind
 	row    int
 }
@@ -210,6 +210,10 @@ func (s *constStep) run(_ *worker, lo, hi int) {
 		o := s.out[u*s.row : (u+1)*s.row]
 		x := s.x[u*s.row : (u+1)*s.row]
 		c := s.c
+		if s.scalar {
+			s.runScalar(o, x)
+			continue
+		}
 		if s.full != nil {
 			c = s.full[u*s.row : (u+1)*s.row]
 		}
@@ -234,6 +238,31 @@ func (s *constStep) run(_ *worker, lo, hi int) {
 		}
 		activate(o, s.act)
 	}
+}
+
+// runScalar is one row of the operation with a scalar constant.
+func (s *constStep) runScalar(o, x []float32) {
+	x = x[:len(o)]
+	c := s.c[0]
+	switch {
+	case s.kind == kAdd:
+		for i := range o {
+			o[i] = x[i] + c
+		}
+	case s.kind == kMul:
+		for i := range o {
+			o[i] = x[i] * c
+		}
+	case s.left:
+		for i := range o {
+			o[i] = c - x[i]
+		}
+	default:
+		for i := range o {
+			o[i] = x[i] - c
+		}
+	}
+	activate(o, s.act)
 }
 
 // unaryStep is RELU, RELU6, ABS or PReLU over rows of the last dimension.

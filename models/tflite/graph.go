@@ -17,7 +17,7 @@ const (
 	maxDim      = 1 << 24
 	maxKernel   = 1 << 12 // kernel, stride and block sizes
 	maxPadding  = 1 << 12
-	maxDenseMul = 64 // densified elements per byte of file, in total
+	maxDenseMul = 4 // densified elements per byte of file, in total
 )
 
 // opKind is what a node computes.
@@ -73,12 +73,14 @@ type node struct {
 	pad            [4]int // explicit zero padding top, left, bottom, right
 	cin, cout      int
 	weights        []float32 // conv: cout×(kh·kw·cin); depthwise: kh×kw×cin
+	wID            int       // tensor holding the weights
 	bias           []float32
 	packed         *kern.Packed
 	residual       int // tensor added before the activation, or -1
 
 	// Elementwise ops with a constant operand.
 	cst      []float32
+	cstID    int // tensor holding cst
 	cstShape []int
 	cstLeft  bool // the constant is the left operand (matters for SUB)
 
@@ -128,6 +130,11 @@ func build(rm *rawModel, fileSize int) (*graph, error) {
 		return nil, fmt.Errorf("unsupported operator %s", strings.Join(unsupported, ", "))
 	}
 
+	type decoded struct {
+		buf int
+		typ dtype
+	}
+	cache := map[decoded]tensor{}
 	g.tensors = make([]tensor, len(rm.tensors))
 	for i, rt := range rm.tensors {
 		t := &g.tensors[i]
@@ -166,6 +173,13 @@ func build(rm *rawModel, fileSize int) (*graph, error) {
 			return nil, fmt.Errorf("tensor %d %q: buffer has %d bytes, shape %v of %v needs %d",
 				i, rt.name, len(rt.data), rt.shape, rt.typ, n*sz)
 		}
+		// Tensors may share a buffer: decode each buffer once per type, so
+		// that aliasing cannot multiply memory.
+		key := decoded{rt.buf, rt.typ}
+		if d, ok := cache[key]; ok {
+			t.f, t.i = d.f, d.i
+			continue
+		}
 		switch rt.typ {
 		case tFloat32:
 			t.f = make([]float32, n)
@@ -183,6 +197,7 @@ func build(rm *rawModel, fileSize int) (*graph, error) {
 				t.i[k] = int32(binary.LittleEndian.Uint32(rt.data[4*k:]))
 			}
 		}
+		cache[key] = tensor{f: t.f, i: t.i}
 	}
 
 	ready := make([]bool, len(g.tensors))
@@ -489,7 +504,7 @@ func (g *graph) addOp(i int, ready []bool, fileSize int) (err error) {
 		if n.cout < 1 || n.cin < 1 {
 			return fmt.Errorf("weights %q have an empty shape %v", w.name, w.shape)
 		}
-		n.weights = w.f
+		n.weights, n.wID = w.f, o.inputs[1]
 		if len(o.inputs) == 3 && o.inputs[2] >= 0 {
 			b, err := floatConst(o.inputs[2])
 			if err != nil {
@@ -544,7 +559,7 @@ func (g *graph) addOp(i int, ready []bool, fileSize int) (err error) {
 			if err != nil {
 				return err
 			}
-			n.in, n.cst, n.cstShape = []int{v}, ct.f, ct.shape
+			n.in, n.cst, n.cstShape, n.cstID = []int{v}, ct.f, ct.shape, c
 		}
 	case opRelu, opRelu6, opAbs:
 		n.kind = map[int]opKind{opRelu: kRelu, opRelu6: kRelu6, opAbs: kAbs}[o.code]

@@ -61,9 +61,15 @@ func (g *graph) optimize() {
 		}
 	}
 	g.nodes = live
+	packed := map[int]*kern.Packed{} // by weights tensor: convolutions may share one
 	for _, n := range g.nodes {
 		if n.kind == kConv {
+			if p, ok := packed[n.wID]; ok && p.N == n.cout && p.K == n.kh*n.kw*n.cin {
+				n.packed = p
+				continue
+			}
 			n.packed = kern.PackWeights(n.weights, n.cout, n.kh*n.kw*n.cin)
+			packed[n.wID] = n.packed
 		}
 	}
 }
@@ -72,6 +78,8 @@ func (g *graph) optimize() {
 // below, and replaces it by one PReLU node with slope 2c.
 func (g *graph) fusePRelu() {
 	u := g.index()
+	slopes := map[int][]float32{} // by constant tensor: shared, not copied
+
 	for _, add := range g.nodes {
 		if add.dead || add.kind != kAdd || len(add.in) != 2 || add.act != kern.ActNone {
 			continue
@@ -97,13 +105,17 @@ func (g *graph) fusePRelu() {
 				continue
 			}
 			c := xs[len(xs)-1]
-			alpha := make([]float32, c)
-			for k := range alpha {
-				v := m.cst[0]
-				if mode != 1 {
-					v = m.cst[k]
+			alpha := slopes[m.cstID]
+			if len(alpha) != c {
+				alpha = make([]float32, c)
+				for k := range alpha {
+					v := m.cst[0]
+					if mode != 1 {
+						v = m.cst[k]
+					}
+					alpha[k] = 2 * v
 				}
-				alpha[k] = 2 * v
+				slopes[m.cstID] = alpha
 			}
 			*add = node{kind: kPRelu, op: add.op, in: []int{x}, out: add.out, residual: -1, alpha: alpha}
 			r.dead, m.dead, s.dead, a.dead = true, true, true, true

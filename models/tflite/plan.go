@@ -135,6 +135,18 @@ func (m *Model) makePlan(inShapes [][]int, threads int) (*plan, error) {
 	for _, n := range m.nodes {
 		p.bufs[n.out] = buf(n.out)
 	}
+	aux := 0 // per-step tables (resize axes, per-image epilogues)
+	for _, n := range m.nodes {
+		switch n.kind {
+		case kResize:
+			aux += p.shapes[n.out][1] + p.shapes[n.out][2]
+		case kDepthwise:
+			aux += p.shapes[n.out][0]
+		}
+	}
+	if aux > maxArena/16 {
+		return nil, fmt.Errorf("the plan needs %d table entries", aux)
+	}
 	for _, n := range m.nodes {
 		if n.kind == kReshape {
 			continue
@@ -237,10 +249,7 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 			s := &constStep{x: x, out: out, kind: n.kind, left: n.cstLeft, act: n.act, row: row}
 			switch mode {
 			case 1:
-				s.c = make([]float32, row)
-				for i := range s.c {
-					s.c[i] = n.cst[0]
-				}
+				s.c, s.scalar = n.cst[:1], true
 			case 2:
 				s.c = n.cst
 			default:

@@ -45,6 +45,7 @@ type rawTensor struct {
 	shape    []int
 	typ      dtype
 	data     []byte // contents of its buffer; nil when it has none
+	buf      int    // buffer index
 	sparse   *sparsity
 	variable bool
 }
@@ -85,6 +86,24 @@ type rawModel struct {
 	outputs []int
 }
 
+// Structural limits: far above any real model, low enough that a hostile
+// file cannot make parsing allocate much more than its own size.
+const (
+	maxTensors = 1 << 16
+	maxOps     = 1 << 16
+	maxBuffers = 1 << 17
+	maxCodes   = 1 << 12
+	maxIO      = 1 << 10 // inputs or outputs of a graph or an operator
+)
+
+// bounded returns the int32 vector as ints after checking its length.
+func bounded(v fbVec, limit int, what string) []int {
+	if v.n > limit {
+		failf("%s: %d entries, at most %d supported", what, v.n, limit)
+	}
+	return v.ints()
+}
+
 // parse reads the flatbuffer; it panics with formatError on bad data.
 func parse(data []byte) *rawModel {
 	if len(data) < 8 {
@@ -102,6 +121,9 @@ func parse(data []byte) *rawModel {
 
 	// Buffers.
 	bv := root.vec(4, 4)
+	if bv.n > maxBuffers {
+		failf("%d buffers, at most %d supported", bv.n, maxBuffers)
+	}
 	buffers := make([][]byte, bv.n)
 	for i := range buffers {
 		bt := bv.table(i)
@@ -115,6 +137,9 @@ func parse(data []byte) *rawModel {
 
 	// Operator codes.
 	cv := root.vec(1, 4)
+	if cv.n > maxCodes {
+		failf("%d operator codes, at most %d supported", cv.n, maxCodes)
+	}
 	type opcode struct {
 		code    int
 		custom  string
@@ -135,28 +160,35 @@ func parse(data []byte) *rawModel {
 	sg := sv.table(0)
 
 	tv := sg.vec(0, 4)
+	if tv.n > maxTensors {
+		failf("%d tensors, at most %d supported", tv.n, maxTensors)
+	}
 	rm.tensors = make([]rawTensor, tv.n)
+	budget := len(data) + 1<<16 // sparse index entries the file may hold
 	for i := range rm.tensors {
 		tt := tv.table(i)
 		t := &rm.tensors[i]
-		t.shape = tt.vec(0, 4).ints()
+		t.shape = bounded(tt.vec(0, 4), maxRank, fmt.Sprintf("tensor %d shape", i))
 		t.typ = dtype(tt.u8(1, 0))
 		bi := int64(tt.u32(2, 0))
 		if bi >= int64(len(buffers)) {
 			failf("tensor %d: buffer %d out of range (%d buffers)", i, bi, len(buffers))
 		}
-		t.data = buffers[bi]
+		t.data, t.buf = buffers[bi], int(bi)
 		t.name = tt.str(3)
 		t.variable = tt.boolean(5)
 		if st, ok := tt.sub(6); ok {
-			t.sparse = parseSparsity(st, i)
+			t.sparse = parseSparsity(st, i, &budget)
 		}
 	}
 
-	rm.inputs = sg.vec(1, 4).ints()
-	rm.outputs = sg.vec(2, 4).ints()
+	rm.inputs = bounded(sg.vec(1, 4), maxIO, "graph inputs")
+	rm.outputs = bounded(sg.vec(2, 4), maxIO, "graph outputs")
 
 	ov := sg.vec(3, 4)
+	if ov.n > maxOps {
+		failf("%d operators, at most %d supported", ov.n, maxOps)
+	}
 	rm.ops = make([]rawOp, ov.n)
 	for i := range rm.ops {
 		ot := ov.table(i)
@@ -166,17 +198,21 @@ func parse(data []byte) *rawModel {
 		}
 		o := &rm.ops[i]
 		o.code, o.custom, o.version = codes[ci].code, codes[ci].custom, codes[ci].version
-		o.inputs = ot.vec(1, 4).ints()
-		o.outputs = ot.vec(2, 4).ints()
+		o.inputs = bounded(ot.vec(1, 4), maxIO, fmt.Sprintf("operator %d inputs", i))
+		o.outputs = bounded(ot.vec(2, 4), maxIO, fmt.Sprintf("operator %d outputs", i))
 		o.optType = ot.u8(3, 0)
 		o.opt, o.hasOpt = ot.sub(4)
 	}
 	return rm
 }
 
-func parseSparsity(st fbTable, ti int) *sparsity {
-	sp := &sparsity{order: st.vec(0, 4).ints(), blockMap: st.vec(1, 4).ints()}
+func parseSparsity(st fbTable, ti int, budget *int) *sparsity {
+	what := fmt.Sprintf("tensor %d sparsity", ti)
+	sp := &sparsity{order: bounded(st.vec(0, 4), 2*maxRank, what), blockMap: bounded(st.vec(1, 4), 2*maxRank, what)}
 	dv := st.vec(2, 4)
+	if dv.n > 2*maxRank {
+		failf("%s: %d dimensions", what, dv.n)
+	}
 	sp.dims = make([]dimMeta, dv.n)
 	for k := range sp.dims {
 		dt := dv.table(k)
@@ -186,8 +222,8 @@ func parseSparsity(st fbTable, ti int) *sparsity {
 			d.denseSize = int(dt.i32(1, 0))
 		case 1:
 			d.sparse = true
-			d.segments = indexVector(dt, 2, ti)
-			d.indices = indexVector(dt, 4, ti)
+			d.segments = indexVector(dt, 2, ti, budget)
+			d.indices = indexVector(dt, 4, ti, budget)
 		default:
 			failf("tensor %d: unknown sparse dimension format %d", ti, f)
 		}
@@ -197,7 +233,7 @@ func parseSparsity(st fbTable, ti int) *sparsity {
 
 // indexVector reads the SparseIndexVector union whose type is field i and
 // whose value is field i+1.
-func indexVector(dt fbTable, i int, ti int) []int {
+func indexVector(dt fbTable, i int, ti int, budget *int) []int {
 	typ := dt.u8(i, 0)
 	vt, ok := dt.sub(i + 1)
 	if !ok {
@@ -213,6 +249,9 @@ func indexVector(dt fbTable, i int, ti int) []int {
 		v = vt.vec(0, 1)
 	default:
 		failf("tensor %d: unknown sparse index vector type %d", ti, typ)
+	}
+	if *budget -= v.n; *budget < 0 {
+		failf("tensor %d: sparse index vectors larger than the file", ti)
 	}
 	out := make([]int, v.n)
 	for k := range out {
