@@ -16,8 +16,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
+	"strings"
 	"time"
+
+	"golang.org/x/text/width"
 
 	"facegate/internal/store"
 	"facegate/pipeline/gallery"
@@ -277,12 +279,33 @@ func runPeople(_ context.Context, s stdio, args []string) error {
 		fmt.Fprintln(s.err, "no one is enrolled")
 		return nil
 	}
-	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSAMPLES\tUPDATED")
+	// Pad names by their display width: Hangul and other wide characters
+	// take two terminal columns (tabwriter counts them as one).
+	nameCol := len("NAME")
 	for _, p := range people {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.ID, p.Name, p.Samples, p.Updated.Local().Format(time.DateTime))
+		nameCol = max(nameCol, displayWidth(p.Name))
 	}
-	return tw.Flush()
+	pad := func(n string) string { return n + strings.Repeat(" ", nameCol-displayWidth(n)) }
+	w := bufio.NewWriter(s.out)
+	fmt.Fprintf(w, "%-16s  %s  %7s  %s\n", "ID", pad("NAME"), "SAMPLES", "UPDATED")
+	for _, p := range people {
+		fmt.Fprintf(w, "%-16s  %s  %7d  %s\n", p.ID, pad(p.Name), p.Samples, p.Updated.Local().Format(time.DateTime))
+	}
+	return w.Flush()
+}
+
+// displayWidth is the number of terminal columns s takes.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func runRename(ctx context.Context, s stdio, args []string) error {
