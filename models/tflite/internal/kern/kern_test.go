@@ -212,6 +212,32 @@ func TestDepthwiseMatchesReference(t *testing.T) {
 	}
 }
 
+// TestDepthwiseWideRows covers rows wider than the zero row the assembly
+// borders read (W·C > dwZeros floats on 64-bit targets), which must fall
+// back to the tap-list kernel and still agree.
+func TestDepthwiseWideRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []int{1, 2} {
+		p := &DWParams{H: 3, W: 290, C: 136, KH: 3, KW: 3, SH: s, SW: s, PadT: 1, PadL: 1}
+		p.OH = (p.H+2-3)/s + 1
+		p.OW = (p.W+2-3)/s + 1
+		in := randSlice(r, p.H*p.W*p.C)
+		w := randSlice(r, 9*p.C)
+		ep := epCase(r, ActRelu6, true, true, p.C, p.OH*p.OW*p.C)
+		want := make([]float32, p.OH*p.OW*p.C)
+		depthwiseRef(want, in, w, p, ep, 0, p.OH)
+		scale := make([]float32, len(want))
+		depthwiseRef(scale, absSlice(in), absSlice(w), p, bound(ep), 0, p.OH)
+		for _, im := range impls() {
+			t.Run(fmt.Sprintf("%v/s%d", im, s), func(t *testing.T) {
+				got := make([]float32, len(want))
+				depthwise(im, got, in, w, p, ep, 0, p.OH)
+				compare(t, got, want, scale)
+			})
+		}
+	}
+}
+
 func TestBadArgumentsPanic(t *testing.T) {
 	p := PackWeights(make([]float32, 6), 2, 3)
 	for name, f := range map[string]func(){
