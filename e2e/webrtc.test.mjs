@@ -67,6 +67,7 @@ async function newPage(browser, label, opts = {}) {
     ignoreHTTPSErrors: true, locale: 'ko-KR',
     ...(opts.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : {}),
   });
+  await ctx.addInitScript(probe, Boolean(opts.measure));
   if (opts.init) await ctx.addInitScript(opts.init);
   const page = await ctx.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
@@ -74,7 +75,10 @@ async function newPage(browser, label, opts = {}) {
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) log(`${label}: console: ${m.text()}`);
   });
-  page.on('response', (r) => { if (r.status() >= 400) log(`${label}: ${r.status()} ${r.request().method()} ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() < 400 || (opts.measure && r.url().endsWith('/api/rtc/offer'))) return; // held back on purpose
+    log(`${label}: ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
   pages[label] = page;
   return page;
 }
@@ -107,16 +111,24 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
-// probe runs in the measure page before its scripts: it taps the encoded
-// frames leaving Chrome's encoder (encoded insertable streams) to note when
-// each RTP timestamp was sent, and notes when each result arrives. The
-// page's code is untouched; only the RTCPeerConnection it creates is
-// wrapped.
-function probe() {
+// probe runs in every page before its scripts and keeps the page's peer
+// connections (their stats are printed on failure). In the measure page it
+// also taps the encoded frames leaving Chrome's encoder (encoded insertable
+// streams) to note when each RTP timestamp was sent, and notes when each
+// result arrives. The page's code is untouched; only the RTCPeerConnection
+// it creates is wrapped.
+function probe(measure) {
   const Orig = window.RTCPeerConnection;
   const sent = [];
   const got = [];
-  window.__e2e = { sent, got };
+  const pcs = [];
+  window.__e2e = { sent, got, pcs };
+  if (!measure) {
+    window.RTCPeerConnection = class extends Orig {
+      constructor(cfg) { super(cfg); pcs.push(this); }
+    };
+    return;
+  }
   const tap = (endpoint, record) => {
     const { readable, writable } = endpoint.createEncodedStreams();
     readable.pipeThrough(new TransformStream({
@@ -131,7 +143,7 @@ function probe() {
     })).pipeTo(writable);
   };
   window.RTCPeerConnection = class extends Orig {
-    constructor(cfg) { super({ ...(cfg || {}), encodedInsertableStreams: true }); }
+    constructor(cfg) { super({ ...(cfg || {}), encodedInsertableStreams: true }); pcs.push(this); }
     addTransceiver(what, init) {
       const tr = super.addTransceiver(what, init);
       if (init && init.direction === 'sendonly') tap(tr.sender, true);
@@ -183,7 +195,7 @@ try {
   browsers.push(b1);
 
   step = 'measure: first result';
-  const m = await newPage(b1, 'measure', { init: probe });
+  const m = await newPage(b1, 'measure', { measure: true });
   // One browser camera only: this page's live-view offers are refused here.
   await m.route('**/api/rtc/offer', (route) => {
     const body = route.request().postDataJSON();
@@ -277,6 +289,20 @@ try {
   await b.locator(`#mine-frame[data-names*="${SECOND}"]`).waitFor({ state: 'attached' });
   log(`page b: "${SECOND}" over its video`);
 
+  step = 'logout closes the camera';
+  const source = await b.locator('#mine-frame').getAttribute('data-source');
+  if (!source || !source.startsWith('browser-')) throw new Error(`page b's camera has no source name: ${source}`);
+  const listed = () => a.evaluate(async (name) => {
+    const r = await fetch('/api/cameras', { credentials: 'same-origin' });
+    return (await r.json()).some((cam) => cam.name === name);
+  }, source);
+  if (!(await listed())) throw new Error(`${source} is not among the daemon's cameras`);
+  await b.click('#logout');
+  await b.waitForURL(`${base}/login`);
+  for (let i = 0; i < 50 && (await listed()); i++) await a.waitForTimeout(200);
+  if (await listed()) throw new Error(`${source} still runs 10 s after its page logged out`);
+  log(`page b logged out: its camera ${source} is gone from the daemon`);
+
   if (process.env.FACEGATE_E2E_SHOTS === '1') {
     mkdirSync(artifacts, { recursive: true });
     for (const [label, page] of Object.entries(pages)) {
@@ -297,6 +323,21 @@ try {
         live: { ...document.getElementById('stage').dataset, state: document.getElementById('live-state').textContent },
       }));
       console.error(`e2e-webrtc: ${label}: ${JSON.stringify(state)}`);
+      // What Chrome sent and received (WEBRTC.md: dump packetsSent).
+      const stats = await page.evaluate(async () => {
+        const out = [];
+        for (const pc of window.__e2e.pcs) {
+          const s = { connection: pc.connectionState, ice: pc.iceConnectionState };
+          (await pc.getStats()).forEach((r) => {
+            if (r.type === 'outbound-rtp') Object.assign(s, { packetsSent: r.packetsSent, framesEncoded: r.framesEncoded, size: `${r.frameWidth}x${r.frameHeight}` });
+            if (r.type === 'inbound-rtp') Object.assign(s, { packetsReceived: r.packetsReceived, framesDecoded: r.framesDecoded });
+            if (r.type === 'data-channel') Object.assign(s, { dcMessagesReceived: r.messagesReceived });
+          });
+          out.push(s);
+        }
+        return out;
+      });
+      console.error(`e2e-webrtc: ${label}: peers ${JSON.stringify(stats)}`);
     } catch (err) {
       console.error(`e2e-webrtc: no screenshot of ${label}: ${err.message}`);
     }

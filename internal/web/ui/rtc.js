@@ -223,6 +223,7 @@ class Peer {
       const ans = await postJSON('/api/rtc/offer', { kind: this.kind, camera: this.camera, sdp: pc.localDescription.sdp });
       if (gen !== this.gen) return;
       this.source = ans.camera || '';
+      if (this.source) this.overlay.frameEl.dataset.source = this.source;
       await pc.setRemoteDescription({ type: 'answer', sdp: ans.sdp });
       if (sender) {
         try {
@@ -257,6 +258,7 @@ class Peer {
       this.pc = null;
     }
     this.source = '';
+    delete this.overlay.frameEl.dataset.source;
   }
 
   close() {
@@ -279,6 +281,7 @@ class Views {
     this.liveCamera = '';
     this.deviceCameras = [];
     this.selected = 'mine';
+    this.autoSelected = false; // the device view was picked for want of a camera here
     this.livePlays = false;
     this.mineOverlay = new Overlay(o.mine.video, o.mine.overlay, o.mine.frame, true);
     this.liveOverlay = new Overlay(o.video, o.overlay, o.live.frame, false);
@@ -307,12 +310,13 @@ class Views {
     });
   }
 
-  select(which) {
+  select(which, auto = false) {
     if (which === 'device' && this.o.live.tile.hidden) return;
+    this.autoSelected = auto;
     this.selected = which;
     this.o.mine.tile.classList.toggle('selected', which === 'mine');
     this.o.live.tile.classList.toggle('selected', which === 'device');
-    this.o.onSelect(which === 'mine' ? 'my camera' : this.liveCamera);
+    this.o.onSelect(which === 'mine' ? 'my camera' : this.liveCamera || 'the device camera');
   }
 
   mineState(text, bad = false) {
@@ -341,17 +345,20 @@ class Views {
       });
     } catch (e) {
       this.stream = null;
+      m.tile.classList.add('off');
       if (e.name === 'NotFoundError') {
         this.mineState('No camera on this device.');
-        m.tile.classList.add('off');
       } else {
         this.mineState(gesture ? `Camera refused: ${e.message}` : 'Allow the camera to be recognized and to register your face.', true);
         m.button.hidden = false;
       }
+      // Registration can still take faces from the device camera.
+      if (this.selected === 'mine') this.select('device', true);
       return;
     }
     if (this.hidden) { this.stopStream(); return; }
     m.tile.classList.remove('off');
+    if (this.autoSelected) this.select('mine');
     m.video.srcObject = this.stream;
     try {
       await m.video.play();
@@ -385,6 +392,7 @@ class Views {
     const l = this.o.live;
     l.tile.hidden = this.deviceCameras.length === 0;
     if (l.tile.hidden && this.selected === 'device') this.select('mine');
+    if (!l.tile.hidden && this.selected === 'mine' && this.o.mine.tile.classList.contains('off')) this.select('device', true);
     if (want === this.liveCamera) return;
     if (this.live) this.live.close();
     this.live = null;
