@@ -229,14 +229,15 @@ func play(t *testing.T, b *Bridge, svc *gallery.Service, models *pipeline.Models
 	return func() { once.Do(func() { cancel(); wg.Wait(); hub.Close() }) }
 }
 
-// TestRegisterFromCamera: "register from:camera" over MQTT enrolls the face
-// in view of the running pipeline; an unknown camera is a clear error.
-func TestRegisterFromCamera(t *testing.T) {
+// TestCameraRequests: with the pipeline running on a looping clip of a
+// stranger, "ignore" marks the unknown face as not a person, and "register
+// from:camera" enrolls the face in view; an unknown camera is a clear error.
+func TestCameraRequests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the models on a video")
 	}
 	br := startBroker(t)
-	svc, _ := realGallery(t)
+	svc, st := realGallery(t)
 	models, err := pipeline.NewModels(pipeline.ModelOptions{})
 	if err != nil {
 		t.Skipf("models: %v", err)
@@ -255,12 +256,30 @@ func TestRegisterFromCamera(t *testing.T) {
 	}
 	lookup := func(camera string) (*pipeline.Runner, bool) { return runner, camera == "" || camera == "door" }
 	w := newWatcher(t, br.url())
-	startBridge(t, br.url(), &ServiceGallery{Service: svc, FromCamera: CameraEnroller(svc, lookup)})
+	g := &ServiceGallery{Service: svc, FromCamera: CameraEnroller(svc, lookup), Runner: lookup}
+	b := startBridge(t, br.url(), g)
 	w.waitOnline()
+	if r := w.request(w.responses, w.base, "ignore", "early", nil); r.Status != "error" || !strings.Contains(deref(r.Error), "no unknown face seen yet") {
+		t.Fatalf("ignore before any unknown face: %s %s", r.Status, deref(r.Error))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = runner.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	sub := hub.Subscribe("mqtt", 64)
+	go func() { defer wg.Done(); b.FollowEvents(ctx, sub.C) }()
+	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	waitFor(t, w.events, "unknown event", func(m paho.Message) bool { return strings.Contains(string(m.Payload()), `"type":"unknown"`) })
+	if r := w.request(w.responses, w.base, "ignore", "ign", nil); r.Status != "ok" {
+		t.Fatalf("ignore: %s", deref(r.Error))
+	}
+	st.mu.Lock()
+	ignored := len(st.ignored)
+	st.mu.Unlock()
+	if ignored != 1 {
+		t.Fatalf("%d ignored faces stored", ignored)
+	}
 
 	if r := w.request(w.responses, w.base, "register", "nocam", map[string]any{"name": "스칼렛", "from": "camera", "camera": "garage"}); r.Status != "error" || !strings.Contains(deref(r.Error), `no camera named "garage"`) {
 		t.Fatalf("unknown camera: %s %s", r.Status, deref(r.Error))

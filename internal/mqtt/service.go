@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sync"
 	"time"
 
 	"facegate/pipeline"
@@ -28,6 +29,26 @@ type ServiceGallery struct {
 	LastUnknown func() (frame.Embedding, bool)
 	// HealthFunc reports the daemon's health. Nil: {"status":"ok"}.
 	HealthFunc func(ctx context.Context) (any, error)
+	// Runner finds the pipeline runner of a camera; with it (and no
+	// LastUnknown hook) "ignore" takes the embedding of the last unknown
+	// face's track while that face is still in view.
+	Runner func(camera string) (*pipeline.Runner, bool)
+
+	mu      sync.Mutex
+	unknown *pipeline.Event // the last unknown event seen (Observe)
+}
+
+// Observe records unknown events for "ignore"; the bridge calls it for
+// every pipeline event it handles.
+func (g *ServiceGallery) Observe(ev pipeline.Event) {
+	if ev.Type != pipeline.EventUnknown {
+		return
+	}
+	e := ev
+	e.Thumb = nil
+	g.mu.Lock()
+	g.unknown = &e
+	g.mu.Unlock()
 }
 
 var _ Gallery = (*ServiceGallery)(nil)
@@ -103,12 +124,31 @@ func (g *ServiceGallery) Rename(ctx context.Context, id, name string) (Person, e
 
 // IgnoreLastUnknown marks the last unknown face as "not a person".
 func (g *ServiceGallery) IgnoreLastUnknown(ctx context.Context) error {
-	if g.LastUnknown == nil {
+	var e frame.Embedding
+	switch {
+	case g.LastUnknown != nil:
+		var ok bool
+		if e, ok = g.LastUnknown(); !ok {
+			return errors.New("no unknown face seen yet")
+		}
+	case g.Runner != nil:
+		g.mu.Lock()
+		last := g.unknown
+		g.mu.Unlock()
+		if last == nil {
+			return errors.New("no unknown face seen yet")
+		}
+		r, ok := g.Runner(last.Camera)
+		if !ok {
+			return fmt.Errorf("camera %q of the last unknown face is gone", last.Camera)
+		}
+		samples, err := r.TrackSamples(last.Track)
+		if err != nil || len(samples) == 0 {
+			return fmt.Errorf("the last unknown face (camera %s, track %d) is no longer in view; ignore it while it is", last.Camera, last.Track)
+		}
+		e = samples[0].Embedding
+	default:
 		return errors.New("ignoring faces is not available on this device")
-	}
-	e, ok := g.LastUnknown()
-	if !ok {
-		return errors.New("no unknown face seen yet")
 	}
 	_, err := g.Service.Ignore(ctx, e)
 	return cleanErr(err)
@@ -171,6 +211,9 @@ func (b *Bridge) HandleEvent(ev pipeline.Event) {
 	if ev.Type == pipeline.EventPresence {
 		b.SetPresence(Presence{PersonID: ev.PersonID, Name: ev.Name, State: ev.State, LastSeen: ev.Time, Camera: ev.Camera})
 		return
+	}
+	if o, ok := b.gallery.(interface{ Observe(pipeline.Event) }); ok {
+		o.Observe(ev)
 	}
 	b.Publish(Event{
 		Type: string(ev.Type), ID: ev.ID, Time: ev.Time, Camera: ev.Camera, Track: int64(ev.Track),
