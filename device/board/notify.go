@@ -106,9 +106,10 @@ func (n *Notifier) Close() error {
 // ErrNoWatchdog means systemd did not ask this process for watchdog pings.
 var ErrNoWatchdog = errors.New("no watchdog requested")
 
-// WatchdogInterval returns the watchdog period systemd asked for through
-// WATCHDOG_USEC (and WATCHDOG_PID, when set, must be this process), or
-// ErrNoWatchdog. Ping at half of it.
+// WatchdogInterval returns how often to pet the watchdog: half the period
+// systemd asked for through WATCHDOG_USEC (WatchdogSec=), so one late tick
+// does not get the service killed. WATCHDOG_PID, when set, must be this
+// process. ErrNoWatchdog when systemd asked for nothing.
 func WatchdogInterval(getenv func(string) string) (time.Duration, error) {
 	usec := getenv("WATCHDOG_USEC")
 	if usec == "" {
@@ -121,5 +122,5 @@ func WatchdogInterval(getenv func(string) string) (time.Duration, error) {
 	if err != nil || v == 0 {
 		return 0, fmt.Errorf("bad WATCHDOG_USEC %q", usec)
 	}
-	return time.Duration(v) * time.Microsecond, nil
+	return time.Duration(v) * time.Microsecond / 2, nil
 }
