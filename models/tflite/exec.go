@@ -73,9 +73,22 @@ func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 		if ix0 >= 0 && ix0+s.kw <= s.w && iy0 >= 0 && iy0+s.kh <= s.h {
 			// Interior pixel: each kernel row is one full run.
 			o := (iy0*s.w + ix0) * c
-			for ky := range s.kh {
-				copyShort(row[ky*rowW:(ky+1)*rowW], base[o:o+rowW])
-				o += s.w * c
+			switch rowW {
+			case 9: // 3×3 over RGB
+				for ky := range s.kh {
+					*(*[9]float32)(row[ky*9:]) = *(*[9]float32)(base[o:])
+					o += s.w * c
+				}
+			case 15: // 5×5 over RGB
+				for ky := range s.kh {
+					*(*[15]float32)(row[ky*15:]) = *(*[15]float32)(base[o:])
+					o += s.w * c
+				}
+			default:
+				for ky := range s.kh {
+					copyShort(row[ky*rowW:(ky+1)*rowW], base[o:o+rowW])
+					o += s.w * c
+				}
 			}
 		} else {
 			s.im2colEdge(row, base, ix0, iy0)
