@@ -164,3 +164,58 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestPassesPreserveResults runs each model with and without the fusing
+// passes: the unfused graph exercises the standalone operators (RELU, ABS,
+// SUB, MUL, ADD, PAD) that the passes remove from the shipped models.
+func TestPassesPreserveResults(t *testing.T) {
+	for _, name := range []string{"face_detection_short_range", "face_detection_full_range",
+		"face_detection_full_range_sparse", "MobileFaceNet"} {
+		t.Run(name, func(t *testing.T) {
+			p := modelPath(t, name)
+			if p == "" {
+				t.Skipf("model %s not found", name)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var outs [2][]float32
+			for k, fuse := range []bool{true, false} {
+				m, err := load(data, fuse)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !fuse && len(m.nodes) <= len(loadModel(t, name).nodes) {
+					t.Fatalf("unfused graph has %d nodes, no more than the fused one", len(m.nodes))
+				}
+				ip, err := NewInterpreter(m, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ip.Close()
+				if name == "MobileFaceNet" {
+					if err := ip.ResizeInput(0, []int{1, 112, 112, 3}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				noiseInput(ip.Input(0), 127.5, 127.5)
+				if err := ip.Invoke(); err != nil {
+					t.Fatal(err)
+				}
+				for i := range m.Outputs() {
+					outs[k] = append(outs[k], ip.Output(i)...)
+				}
+			}
+			worst := 0.0
+			for i, v := range outs[0] {
+				d := math.Abs(float64(v - outs[1][i]))
+				if d > 1e-4*(1+math.Abs(float64(v))) {
+					t.Fatalf("[%d]: fused %g, unfused %g", i, v, outs[1][i])
+				}
+				worst = max(worst, d)
+			}
+			t.Logf("worst |Δ| fused vs unfused: %.3g", worst)
+		})
+	}
+}

@@ -48,12 +48,15 @@ func (g *graph) prod(u *uses, t int) *node {
 // (outputs count as readers, so one reader means it is not one).
 func only(u *uses, t int) bool { return u.n[t] == 1 }
 
-// optimize runs the passes in order.
-func (g *graph) optimize() {
-	g.fusePRelu()
-	g.foldPads()
-	g.fuseResiduals()
-	g.fuseActivations()
+// optimize runs the passes in order (fuse false keeps the file's operators
+// as they are, for tests) and packs the weights.
+func (g *graph) optimize(fuse bool) {
+	if fuse {
+		g.fusePRelu()
+		g.foldPads()
+		g.fuseResiduals()
+		g.fuseActivations()
+	}
 	live := g.nodes[:0]
 	for _, n := range g.nodes {
 		if !n.dead {

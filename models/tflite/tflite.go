@@ -46,7 +46,10 @@ type Stats struct {
 // into constants, fuses activations, PReLU, padding and residual additions
 // into the convolutions, and packs the weights. It returns an error, never
 // panics, on a malformed file.
-func Load(data []byte) (m *Model, err error) {
+func Load(data []byte) (*Model, error) { return load(data, true) }
+
+// load is Load with the fusing passes optional.
+func load(data []byte, fuse bool) (m *Model, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fe, ok := r.(formatError)
@@ -61,7 +64,7 @@ func Load(data []byte) (m *Model, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
-	g.optimize()
+	g.optimize(fuse)
 	m = &Model{tensors: g.tensors, nodes: g.nodes, inputs: g.inputs, outputs: g.outputs}
 	m.stats = Stats{Description: rm.desc, Ops: g.opCounts, Steps: map[string]int{}}
 	for _, n := range m.nodes {
