@@ -122,10 +122,12 @@ function probe(measure) {
   const sent = [];
   const got = [];
   const pcs = [];
-  window.__e2e = { sent, got, pcs };
+  const dcs = [];
+  window.__e2e = { sent, got, pcs, dcs };
   if (!measure) {
     window.RTCPeerConnection = class extends Orig {
       constructor(cfg) { super(cfg); pcs.push(this); }
+      createDataChannel(...args) { const dc = super.createDataChannel(...args); dcs.push(dc); return dc; }
     };
     return;
   }
@@ -238,6 +240,25 @@ try {
   await login(a);
   await a.locator(`#mine-frame[data-names*="${enrolled}"]`).waitFor({ state: 'attached' });
   log(`page a: "${enrolled}" over the video`);
+
+  step = 'page a: reconnect';
+  // Break page a's camera session (its results channel closes, as when the
+  // daemon drops a peer): the page connects again by itself, as a new
+  // browser camera, and the old one leaves the daemon.
+  const cameras = (p) => p.evaluate(async () => (await (await fetch('/api/cameras', { credentials: 'same-origin' })).json()).map((c) => c.name));
+  const oldSource = await a.locator('#mine-frame').getAttribute('data-source');
+  await a.evaluate(() => {
+    for (const dc of window.__e2e.dcs) if (dc.readyState === 'open') dc.close();
+  });
+  await a.waitForFunction((old) => {
+    const d = document.getElementById('mine-frame').dataset;
+    return d.source && d.source !== old;
+  }, oldSource);
+  await a.locator(`#mine-frame[data-names*="${enrolled}"]`).waitFor({ state: 'attached' });
+  const newSource = await a.locator('#mine-frame').getAttribute('data-source');
+  for (let i = 0; i < 50 && (await cameras(a)).includes(oldSource); i++) await a.waitForTimeout(200);
+  if ((await cameras(a)).includes(oldSource)) throw new Error(`${oldSource} still runs 10 s after its page left it`);
+  log(`page a: session broken and re-made (${oldSource} → ${newSource}), names again, ${oldSource} gone`);
 
   step = 'page c: camera refused, live view';
   const c = await newPage(b1, 'c', {

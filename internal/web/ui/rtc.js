@@ -14,6 +14,8 @@ const RETRY_MAX = 15000;
 const GATHER_TIMEOUT = 3000; // a LAN gathers in milliseconds
 const STALE_MS = 1500; // boxes older than this are wiped
 const ENROLL_MAX_AGE = 2000; // a result older than this is no face "on camera"
+const CONNECT_TIMEOUT = 15000; // answer → results channel open
+const SILENCE_TIMEOUT = 10000; // a browser camera gets a result for every processed frame
 
 class HTTPError extends Error {
   constructor(status, message) {
@@ -164,6 +166,14 @@ class Peer {
     this.retry = RETRY_MIN;
     this.timer = 0;
     this.gen = 0; // connection generation: late callbacks of an old one are ignored
+    this.watchdog = 0;
+  }
+
+  // watch re-connects unless something (a result, the channel opening)
+  // calls it again within ms.
+  watch(gen, ms, why) {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => { if (gen === this.gen) this.lost(why); }, ms);
   }
 
   start() {
@@ -182,6 +192,9 @@ class Peer {
       try {
         const r = JSON.parse(m.data);
         r.arrived = performance.now();
+        // A browser camera's results stop only if its video stopped
+        // reaching the daemon: start over then.
+        if (this.kind === 'camera') this.watch(gen, SILENCE_TIMEOUT, 'no results');
         this.overlay.show(r);
       } catch { /* a bad message is skipped */ }
     };
@@ -189,6 +202,8 @@ class Peer {
     dc.onopen = () => {
       if (gen !== this.gen) return;
       this.retry = RETRY_MIN;
+      if (this.kind === 'camera') this.watch(gen, SILENCE_TIMEOUT, 'no results');
+      else clearTimeout(this.watchdog);
       this.onState('connected');
     };
     pc.onconnectionstatechange = () => {
@@ -225,6 +240,7 @@ class Peer {
       this.source = ans.camera || '';
       if (this.source) this.overlay.frameEl.dataset.source = this.source;
       await pc.setRemoteDescription({ type: 'answer', sdp: ans.sdp });
+      this.watch(gen, CONNECT_TIMEOUT, 'no connection');
       if (sender) {
         try {
           const p = sender.getParameters();
@@ -251,6 +267,7 @@ class Peer {
   }
 
   teardown() {
+    clearTimeout(this.watchdog);
     if (this.pc) {
       this.pc.onconnectionstatechange = null;
       this.pc.ontrack = null;
@@ -286,6 +303,7 @@ class Views {
     this.mineOverlay = new Overlay(o.mine.video, o.mine.overlay, o.mine.frame, true);
     this.liveOverlay = new Overlay(o.video, o.overlay, o.live.frame, false);
     this.hidden = false;
+    this.camGen = 0;
 
     o.mine.button.addEventListener('click', () => {
       if (!this.stream) { this.openCamera(true); return; }
@@ -330,22 +348,28 @@ class Views {
   async openCamera(gesture = false) {
     const m = this.o.mine;
     if (this.hidden) return;
+    const gen = ++this.camGen; // a later open or a suspend supersedes this one
+    if (this.mine) this.mine.close();
+    this.mine = null;
+    this.stopStream();
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       this.mineState('This browser cannot share a camera here (it needs HTTPS).', true);
       return;
     }
     m.button.hidden = true;
     this.mineState('opening the camera…');
+    let stream;
     try {
       // 640×480 at 15 fps is what recognition needs; more only costs the
       // device CPU. ideal, not exact: any camera will do.
-      this.stream = await navigator.mediaDevices.getUserMedia({
+      stream = await navigator.mediaDevices.getUserMedia({
         audio: false,
         video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } },
       });
     } catch (e) {
-      this.stream = null;
+      if (gen !== this.camGen) return;
       m.tile.classList.add('off');
+      m.button.textContent = 'Turn on my camera';
       if (e.name === 'NotFoundError') {
         this.mineState('No camera on this device.');
       } else {
@@ -356,21 +380,38 @@ class Views {
       if (this.selected === 'mine') this.select('device', true);
       return;
     }
-    if (this.hidden) { this.stopStream(); return; }
+    if (gen !== this.camGen) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.stream = stream;
     m.tile.classList.remove('off');
     if (this.autoSelected) this.select('mine');
-    m.video.srcObject = this.stream;
+    m.video.srcObject = stream;
+    stream.getVideoTracks()[0].addEventListener('ended', () => {
+      if (gen !== this.camGen) return;
+      // Unplugged, or taken away by the system: offer to start it again.
+      this.camGen++;
+      if (this.mine) this.mine.close();
+      this.mine = null;
+      this.stopStream();
+      m.tile.classList.add('off');
+      m.button.textContent = 'Turn on my camera';
+      m.button.hidden = false;
+      this.mineState('The camera stopped.', true);
+    });
+    this.mine = new Peer({
+      kind: 'camera', stream, video: m.video, overlay: this.mineOverlay,
+      onState: (s, why) => this.mineState(s === 'connected' ? 'recognizing' : s === 'retrying' ? `reconnecting (${why})` : `${s}…`, s === 'retrying'),
+    }).start();
     try {
       await m.video.play();
     } catch {
       // Autoplay refused: the camera is sent anyway, the preview needs a tap.
+      if (gen !== this.camGen) return;
       m.button.textContent = 'Show my camera';
       m.button.hidden = false;
     }
-    this.mine = new Peer({
-      kind: 'camera', stream: this.stream, video: m.video, overlay: this.mineOverlay,
-      onState: (s, why) => this.mineState(s === 'connected' ? 'recognizing' : s === 'retrying' ? `reconnecting (${why})` : `${s}…`, s === 'retrying'),
-    }).start();
     return true;
   }
 
@@ -415,6 +456,7 @@ class Views {
   suspend() {
     if (this.hidden) return;
     this.hidden = true;
+    this.camGen++;
     if (this.mine) this.mine.close();
     this.mine = null;
     this.stopStream();
@@ -444,6 +486,7 @@ class Views {
   }
 
   close() {
+    this.camGen++;
     if (this.mine) this.mine.close();
     if (this.live) this.live.close();
     this.mine = null;
