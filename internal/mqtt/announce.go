@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"facegate/pipeline/frame"
@@ -56,7 +55,7 @@ func (b *Bridge) PeopleChanged() {
 // without persistence forgets retained messages).
 type announceState struct {
 	people   []Person
-	presence map[string][]byte // person id → payload on <base>/person/<id>
+	presence map[string]presenceJSON // person id → state on <base>/person/<id>
 	snapshot []byte
 	painter  *painter
 }
@@ -66,7 +65,7 @@ type announceState struct {
 func (b *Bridge) announcer(ctx context.Context, people []Person) {
 	st := &announceState{
 		people:   people,
-		presence: map[string][]byte{},
+		presence: map[string]presenceJSON{},
 		painter:  newPainter(b.opts.FontPath, b.log),
 	}
 	for {
@@ -96,8 +95,9 @@ func (b *Bridge) publishAll(ctx context.Context, st *announceState) {
 	b.send(ctx, b.t.status, []byte("online"), true)
 	b.publishDiscovery(ctx, st.people)
 	b.send(ctx, b.t.people, mustJSON(peopleJSON(st.people)), true)
-	for id, payload := range st.presence {
-		b.send(ctx, b.t.person(id), payload, true)
+	st.settlePresence(st.people)
+	for id, pj := range st.presence {
+		b.send(ctx, b.t.person(id), mustJSON(pj), true)
 	}
 	if st.snapshot != nil {
 		b.send(ctx, b.t.snapshot, st.snapshot, true)
@@ -139,8 +139,36 @@ func (b *Bridge) reloadPeople(ctx context.Context, st *announceState) {
 		}
 	}
 	st.people = people
+	for _, id := range st.settlePresence(people) {
+		b.send(ctx, b.t.person(id), mustJSON(st.presence[id]), true)
+	}
 	b.send(ctx, b.t.people, mustJSON(peopleJSON(people)), true)
 	b.publishDiscovery(ctx, people)
+}
+
+// settlePresence gives every enrolled person a presence state (away until
+// the pipeline sees them, so that Home Assistant's sensors are off rather
+// than unknown) and the current name (after a rename). It returns the ids
+// whose state changed.
+func (st *announceState) settlePresence(people []Person) []string {
+	var changed []string
+	for _, p := range people {
+		if !validID(p.ID) {
+			continue
+		}
+		pj, ok := st.presence[p.ID]
+		switch {
+		case !ok:
+			pj = presenceJSON{State: Away, Name: p.Name}
+		case pj.Name != p.Name:
+			pj.Name = p.Name
+		default:
+			continue
+		}
+		st.presence[p.ID] = pj
+		changed = append(changed, p.ID)
+	}
+	return changed
 }
 
 // eventJSON is the payload of <base>/event.
@@ -221,7 +249,6 @@ func (b *Bridge) announcePresence(ctx context.Context, st *announceState, p Pres
 		t := p.LastSeen
 		pj.LastSeen = &t
 	}
-	payload, _ := json.Marshal(pj)
-	st.presence[p.PersonID] = payload
-	b.send(ctx, b.t.person(p.PersonID), payload, true)
+	st.presence[p.PersonID] = pj
+	b.send(ctx, b.t.person(p.PersonID), mustJSON(pj), true)
 }

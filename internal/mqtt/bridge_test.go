@@ -375,6 +375,15 @@ func TestEventsPresenceSnapshot(t *testing.T) {
 	b := startBridge(t, br.url(), g)
 	w.waitOnline()
 
+	// Before the pipeline has seen them, enrolled people are away.
+	var initial map[string]any
+	if err := json.Unmarshal(waitFor(t, presence, "initial presence", nil).Payload(), &initial); err != nil {
+		t.Fatal(err)
+	}
+	if initial["state"] != "away" || initial["name"] != "김민수" || initial["last_seen"] != nil {
+		t.Fatalf("initial presence %v", initial)
+	}
+
 	img := FrameImage(frame.Frame{Pix: make([]byte, 320*240*3), Width: 320, Height: 240, Stride: 320 * 3, Format: frame.BGR})
 	now := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 	b.Publish(Event{Type: EventRecognized, ID: "e1", Time: now, Camera: "door", Track: 7, PersonID: p.ID, Name: p.Name,
@@ -405,7 +414,7 @@ func TestEventsPresenceSnapshot(t *testing.T) {
 	if v, ok := e2["name"]; !ok || v != nil || e2["type"] != "unknown" || e2["person_id"] != nil || e2["snapshot"] != nil {
 		t.Fatalf("unknown event %v", e2)
 	}
-	waitFor(t, presence, "presence", nil)
+	waitFor(t, presence, "home", func(m paho.Message) bool { return strings.Contains(string(m.Payload()), `"home"`) })
 	late := newTestClient(t, br.url())
 	pm := waitFor(t, late.sub(w.base+"/person/"+p.ID), "retained presence", nil)
 	var pj map[string]any
