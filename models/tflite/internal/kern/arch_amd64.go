@@ -35,3 +35,11 @@ func dwTapsAsm(a *dwArgs)
 
 //go:noescape
 func dw3x3PtrAsm(a *dwArgs)
+
+// dwPairMinC is the channel count from which 3×3 runs use the pixel-pair
+// kernel (contiguous channels) instead of the block-outer one, whose
+// strided walk thrashes L1 sets once a pixel spans several cache lines.
+const dwPairMinC = 64
+
+//go:noescape
+func dw3x3PairAsm(a *dwArgs)

@@ -232,7 +232,29 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 					}
 				}
 				a.in, a.in1, a.in2 = rp[0], rp[1], rp[2]
-				dw3x3Asm(&a)
+				if C < dwPairMinC || n < 2 {
+					dw3x3Asm(&a)
+					return
+				}
+				// Wide layer: pixel pairs with contiguous channels, and the
+				// odd last pixel through the pointer kernel.
+				a.n = n &^ 1
+				dw3x3PairAsm(&a)
+				if n%2 == 0 {
+					return
+				}
+				x := n - 1
+				for ky := range 3 {
+					for kx := range 3 {
+						ptrs[ky*3+kx] = unsafe.Add(rp[ky], (x*p.SW+kx)*C*4)
+					}
+				}
+				a.taps = unsafe.Pointer(&ptrs[0])
+				a.out = unsafe.Pointer(&out[o+x*C])
+				if ep != nil && ep.Residual != nil {
+					a.res = unsafe.Pointer(&ep.Residual[o+x*C])
+				}
+				dw3x3PtrAsm(&a)
 				return
 			}
 			if p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros {

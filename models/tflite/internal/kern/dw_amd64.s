@@ -333,3 +333,171 @@ pstore:
 	JL   pblock
 	VZEROUPPER
 	RET
+
+
+// func dw3x3PairAsm(a *dwArgs)
+//
+// A run of n (even) pixels of a 3×3 convolution whose taps lie inside the
+// input columns, walked pixel pair by pixel pair with the channel blocks
+// innermost. For wide layers the block-outer order of dw3x3Asm strides
+// through memory by C·4·stride bytes, and with NHWC rows a multiple of
+// 4 KB apart most of those accesses land in the same few L1 sets and evict
+// each other; here each pixel's channels are read contiguously. The
+// weights (9·C floats) stay in L1 and each is loaded once for both pixels.
+//
+// Registers: kernel rows of pixel 0 in SI, R8, R9 (pixel 1 is R10 = pix
+// bytes further, its kx taps via R12 = pix+C·4 and R15 = pix+2·C·4);
+// weight rows BX, CX, AX (taps at +0, +C·4, +2·C·4 via R11 = C·4); DX
+// output, R13 residual (0 if none), R14 bias (zeroRow if none), DI slope,
+// all advancing 32 bytes per block. Accumulators Y0–Y2 (pixel 0, one per
+// kernel row) and Y3–Y5 (pixel 1); Y6–Y8 weights; Y9, Y10 scratch; Y13
+// zero; Y14/Y15 the clamps.
+// Locals: 0(SP) blocks left, 8(SP) pairs left, 16(SP) flags, 24(SP) cb,
+// 32(SP) row step to the next pair (2·pix − cb·32), 40(SP) output step
+// (2·C·4 − cb·32), 48(SP) weights, 56(SP) bias, 64(SP) slope.
+TEXT ·dw3x3PairAsm(SB), NOSPLIT, $72-8
+	MOVQ a+0(FP), DI
+	MOVQ A_BIAS(DI), AX
+	TESTQ AX, AX
+	JNZ  2(PC)
+	LEAQ ·zeroRow(SB), AX        // no bias: add zeros, branch-free
+	MOVQ AX, 56(SP)
+	MOVQ A_C4(DI), R11
+	MOVQ A_PIX(DI), R10
+	LEAQ (R10)(R11*1), R12
+	LEAQ (R12)(R11*1), R15
+	MOVQ A_FLAGS(DI), AX
+	MOVQ AX, 16(SP)
+	MOVQ A_CB(DI), AX
+	MOVQ AX, 24(SP)
+	SHLQ $5, AX
+	LEAQ (R10)(R10*1), BX
+	SUBQ AX, BX
+	MOVQ BX, 32(SP)
+	LEAQ (R11)(R11*1), BX
+	SUBQ AX, BX
+	MOVQ BX, 40(SP)
+	MOVQ A_W(DI), AX
+	MOVQ AX, 48(SP)
+	MOVQ A_ALPHA(DI), AX
+	MOVQ AX, 64(SP)
+	MOVQ A_N(DI), AX
+	SHRQ $1, AX
+	MOVQ AX, 8(SP)
+
+	MOVQ 16(SP), AX
+	SHRQ $2, AX
+	MOVL $0xff800000, BX
+	MOVL $0x7f800000, CX
+	CMPQ AX, $1
+	JLT  qclamps
+	CMPQ AX, $3
+	JEQ  qclamps
+	MOVL $0, BX
+	CMPQ AX, $2
+	JNE  qclamps
+	MOVL $0x40c00000, CX
+qclamps:
+	MOVQ BX, X15
+	VBROADCASTSS X15, Y15
+	MOVQ CX, X14
+	VBROADCASTSS X14, Y14
+	VXORPS Y13, Y13, Y13
+
+	MOVQ A_IN(DI), SI
+	MOVQ A_IN1(DI), R8
+	MOVQ A_IN2(DI), R9
+	MOVQ A_OUT(DI), DX
+	MOVQ A_RES(DI), R13
+
+qpair:
+	MOVQ 24(SP), AX
+	MOVQ AX, 0(SP)
+	MOVQ 48(SP), BX              // weight row 0 of block 0
+	LEAQ (BX)(R11*2), CX
+	ADDQ R11, CX                 // row 1
+	LEAQ (CX)(R11*2), AX
+	ADDQ R11, AX                 // row 2
+	MOVQ 56(SP), R14
+	MOVQ 64(SP), DI
+
+qblock:
+	VMOVUPS (BX), Y6
+	VMOVUPS (BX)(R11*1), Y7
+	VMOVUPS (BX)(R11*2), Y8
+	VMULPS (SI), Y6, Y0
+	VMULPS (SI)(R10*1), Y6, Y3
+	VFMADD231PS (SI)(R11*1), Y7, Y0
+	VFMADD231PS (SI)(R12*1), Y7, Y3
+	VFMADD231PS (SI)(R11*2), Y8, Y0
+	VFMADD231PS (SI)(R15*1), Y8, Y3
+	VMOVUPS (CX), Y6
+	VMOVUPS (CX)(R11*1), Y7
+	VMOVUPS (CX)(R11*2), Y8
+	VMULPS (R8), Y6, Y1
+	VMULPS (R8)(R10*1), Y6, Y4
+	VFMADD231PS (R8)(R11*1), Y7, Y1
+	VFMADD231PS (R8)(R12*1), Y7, Y4
+	VFMADD231PS (R8)(R11*2), Y8, Y1
+	VFMADD231PS (R8)(R15*1), Y8, Y4
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX)(R11*1), Y7
+	VMOVUPS (AX)(R11*2), Y8
+	VMULPS (R9), Y6, Y2
+	VMULPS (R9)(R10*1), Y6, Y5
+	VFMADD231PS (R9)(R11*1), Y7, Y2
+	VFMADD231PS (R9)(R12*1), Y7, Y5
+	VFMADD231PS (R9)(R11*2), Y8, Y2
+	VFMADD231PS (R9)(R15*1), Y8, Y5
+	VADDPS Y1, Y0, Y0
+	VADDPS Y4, Y3, Y3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y3, Y3
+	VADDPS (R14), Y0, Y0
+	VADDPS (R14), Y3, Y3
+	TESTQ R13, R13
+	JZ   qnores
+	VADDPS (R13), Y0, Y0
+	VADDPS (R13)(R11*1), Y3, Y3
+	ADDQ $32, R13
+qnores:
+	VMAXPS Y15, Y0, Y0
+	VMAXPS Y15, Y3, Y3
+	VMINPS Y14, Y0, Y0
+	VMINPS Y14, Y3, Y3
+	CMPQ 16(SP), $12
+	JL   qstore
+	VMINPS Y13, Y0, Y9
+	VMINPS Y13, Y3, Y10
+	VMAXPS Y13, Y0, Y0
+	VMAXPS Y13, Y3, Y3
+	VFMADD231PS (DI), Y9, Y0
+	VFMADD231PS (DI), Y10, Y3
+qstore:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y3, (DX)(R11*1)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, BX
+	ADDQ $32, CX
+	ADDQ $32, AX
+	ADDQ $32, DX
+	ADDQ $32, R14
+	ADDQ $32, DI
+	DECQ 0(SP)
+	JNZ  qblock
+
+	MOVQ 32(SP), BX
+	ADDQ BX, SI
+	ADDQ BX, R8
+	ADDQ BX, R9
+	MOVQ 40(SP), BX
+	ADDQ BX, DX
+	TESTQ R13, R13
+	JZ   2(PC)
+	ADDQ BX, R13
+	DECQ 8(SP)
+	JNZ  qpair
+	VZEROUPPER
+	RET
