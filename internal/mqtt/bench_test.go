@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"facegate/pipeline"
 	"facegate/pipeline/frame"
@@ -56,5 +59,30 @@ func BenchmarkListRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = mustJSON(response{Transaction: transactionOf(r.payload), Status: "ok", Data: data})
+	}
+}
+
+// BenchmarkEventToSubscriber is the latency of one event from Publish to a
+// subscriber of <base>/event through a real mosquitto on loopback (QoS 1).
+func BenchmarkEventToSubscriber(b *testing.B) {
+	brk := startBroker(b)
+	tc := newTestClient(b, brk.url())
+	events := tc.sub("facegate/bench/event")
+	status := tc.sub("facegate/bench/status")
+	br, err := New(Options{Broker: brk.url(), DeviceID: "bench", QoS: 1}, &fakeGallery{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); br.Close() }()
+	if err := br.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, status, "online", func(m paho.Message) bool { return string(m.Payload()) == "online" })
+	ev := Event{Type: EventRecognized, Camera: "door", PersonID: "p", Name: "김민수", Time: time.Now(), Box: frame.Box{W: 10, H: 10}}
+	b.ResetTimer()
+	for b.Loop() {
+		br.Publish(ev)
+		<-events
 	}
 }

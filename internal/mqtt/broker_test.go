@@ -25,7 +25,7 @@ const generous = 30 * time.Second
 
 // broker is a real mosquitto started by a test on a free loopback port.
 type broker struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	conf string
@@ -34,7 +34,7 @@ type broker struct {
 
 // startBroker starts mosquitto with the given extra configuration lines
 // (TLS, passwords); "%d" is not needed, the listener line is written here.
-func startBroker(t *testing.T, extra ...string) *broker {
+func startBroker(t testing.TB, extra ...string) *broker {
 	t.Helper()
 	if _, err := os.Stat(mosquittoPath); err != nil {
 		t.Skipf("mosquitto is not installed (%s): apt-get install mosquitto mosquitto-clients", mosquittoPath)
@@ -104,7 +104,7 @@ func (b *broker) addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
 
 func (b *broker) url() string { return "tcp://" + b.addr() }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,11 +119,11 @@ var clientSeq atomic.Int64
 // testClient is the test's own MQTT client: what Home Assistant or a script
 // would be.
 type testClient struct {
-	t *testing.T
+	t testing.TB
 	c paho.Client
 }
 
-func newTestClient(t *testing.T, url string, opts ...func(*paho.ClientOptions)) *testClient {
+func newTestClient(t testing.TB, url string, opts ...func(*paho.ClientOptions)) *testClient {
 	t.Helper()
 	o := paho.NewClientOptions().AddBroker(url).
 		SetClientID(fmt.Sprintf("test-%d-%d", os.Getpid(), clientSeq.Add(1))).
@@ -167,7 +167,7 @@ func (tc *testClient) pub(topic string, payload any, retained bool) {
 }
 
 // waitFor returns the first message on ch that satisfies ok.
-func waitFor(t *testing.T, ch <-chan paho.Message, what string, ok func(paho.Message) bool) paho.Message {
+func waitFor(t testing.TB, ch <-chan paho.Message, what string, ok func(paho.Message) bool) paho.Message {
 	t.Helper()
 	timeout := time.After(generous)
 	for {
