@@ -154,8 +154,13 @@ func Validate(path string) (err error) {
 	if err := checkSize(path); err != nil {
 		return err
 	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
 	// A damaged file can make bbolt panic, or fault on a page outside the
-	// mapping: turn both into an error rather than crashing the daemon.
+	// mapping: checkLayout rules out the second, and both are turned into
+	// an error here rather than crashing the daemon.
 	done := make(chan error, 1)
 	go func() {
 		debug.SetPanicOnFault(true)
@@ -164,6 +169,10 @@ func Validate(path string) (err error) {
 				done <- fmt.Errorf("%w: %v", ErrInvalid, r)
 			}
 		}()
+		if err := checkLayout(data); err != nil {
+			done <- err
+			return
+		}
 		done <- validateOpen(path)
 	}()
 	return <-done
@@ -257,7 +266,7 @@ func validateOpen(path string) error {
 			if sb != nil {
 				err = sb.ForEach(func(sk, sv []byte) error {
 					n++
-					if _, err := decodeRecord(sv, false); err != nil {
+					if _, err := decodeRecord(sv, true); err != nil {
 						return fmt.Errorf("%w: sample %s/%s: %v", ErrInvalid, k, sk, err)
 					}
 					return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"slices"
 	"time"
@@ -22,9 +23,13 @@ import (
 //	model     uint8 length + bytes
 //	dim       uint16
 //	vector    dim × float32
-//	face      the rest: JPEG (may be empty)
+//	crc       CRC-32C of everything above
+//	face      JPEG (may be empty)
+//	crc       CRC-32C of the face
 //
-// All numbers little-endian.
+// All numbers little-endian. bbolt checksums only its meta pages, so the
+// CRCs are what catch a damaged backup whose damage falls inside a record:
+// the vector's whenever the gallery loads, the face's when it is read.
 const recordVersion = 1
 
 // maxDim bounds an embedding's length (MobileFaceNet has 192).
@@ -57,7 +62,7 @@ func encodeRecord(q float32, t time.Time, src string, e frame.Embedding, face []
 			return nil, errors.New("store: embedding holds NaN or Inf")
 		}
 	}
-	b := make([]byte, 0, 1+4+8+1+len(src)+1+len(e.Model)+2+4*len(e.Vector)+len(face))
+	b := make([]byte, 0, 1+4+8+1+len(src)+1+len(e.Model)+2+4*len(e.Vector)+4+len(face)+4)
 	b = append(b, recordVersion)
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(q))
 	b = binary.LittleEndian.AppendUint64(b, uint64(t.UnixNano()))
@@ -69,8 +74,12 @@ func encodeRecord(q float32, t time.Time, src string, e frame.Embedding, face []
 	for _, v := range e.Vector {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	return append(b, face...), nil
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	b = append(b, face...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(face, castagnoli)), nil
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // record is a decoded sample or ignored face. Vector and Face are copies,
 // safe after the transaction ends; Face only when asked for.
@@ -84,6 +93,7 @@ type record struct {
 
 func decodeRecord(b []byte, withFace bool) (record, error) {
 	var r record
+	all := b
 	take := func(n int) ([]byte, bool) {
 		if n < 0 || len(b) < n {
 			return nil, false
@@ -121,12 +131,26 @@ func decodeRecord(b []byte, withFace bool) (record, error) {
 	if !ok || dim == 0 {
 		return r, errRecord
 	}
+	head := all[:len(all)-len(b)]
+	sum, ok := take(4)
+	if !ok || binary.LittleEndian.Uint32(sum) != crc32.Checksum(head, castagnoli) {
+		return r, fmt.Errorf("%w: checksum", errRecord)
+	}
+	if len(b) < 4 {
+		return r, errRecord
+	}
 	r.Emb.Vector = make([]float32, dim)
 	for i := range r.Emb.Vector {
 		r.Emb.Vector[i] = math.Float32frombits(binary.LittleEndian.Uint32(vec[4*i:]))
 	}
-	if withFace && len(b) > 0 {
-		r.Face = append([]byte(nil), b...)
+	if withFace {
+		face := b[:len(b)-4]
+		if binary.LittleEndian.Uint32(b[len(b)-4:]) != crc32.Checksum(face, castagnoli) {
+			return r, fmt.Errorf("%w: face checksum", errRecord)
+		}
+		if len(face) > 0 {
+			r.Face = append([]byte(nil), face...)
+		}
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -211,9 +212,21 @@ func TestSampleRecordRoundTrip(t *testing.T) {
 			t.Fatalf("vector[%d] %v != %v", i, rec.Emb.Vector[i], sm.Embedding.Vector[i])
 		}
 	}
-	for n := range len(b) - len(sm.Face) {
+	for n := range len(b) - len(sm.Face) - 4 {
 		if _, err := decodeRecord(b[:n], false); err == nil {
 			t.Fatalf("truncated record of %d bytes decoded", n)
+		}
+	}
+	for n := range len(b) {
+		if _, err := decodeRecord(b[:n], true); err == nil {
+			t.Fatalf("truncated record of %d bytes decoded with its face", n)
+		}
+	}
+	for i := range b { // any flipped bit is caught (the face's when the face is read)
+		c := bytes.Clone(b)
+		c[i] ^= 0x10
+		if _, err := decodeRecord(c, true); err == nil {
+			t.Fatalf("record with byte %d flipped decoded", i)
 		}
 	}
 	bad := sm
