@@ -230,6 +230,19 @@ try {
   log(`results ${figures.results_per_s.toFixed(1)}/s for ${figures.frames_sent_per_s.toFixed(1)} frames/s sent, decoded ${size}`);
   log(`frame leaves the encoder → its result in the page: p50 ${figures.latency_p50_ms?.toFixed(1)} ms, p90 ${figures.latency_p90_ms?.toFixed(1)} ms (${lat.ms.length} frames)`);
   log(`daemon CPU with one browser camera: ${figures.cpu_one_camera_pct.toFixed(1)} % of one core`);
+  // The daemon's own per-stage figures for this browser camera (decode,
+  // detect, ...), from /metrics.
+  const mSource = await m.locator('#mine-frame').getAttribute('data-source');
+  const metrics = await m.evaluate(async () => (await fetch('/metrics', { credentials: 'same-origin' })).text());
+  const stages = {};
+  for (const line of metrics.split('\n')) {
+    const x = line.match(/^facegate_stage_seconds\{(.*)\} (\S+)$/);
+    if (!x || !x[1].includes(`camera="${mSource}"`) || !x[1].includes('quantile="0.5"')) continue;
+    const st = x[1].match(/stage="([^"]+)"/);
+    if (st) stages[st[1]] = Number((Number(x[2]) * 1000).toFixed(2));
+  }
+  figures.daemon_stage_p50_ms = stages;
+  log(`daemon stages for ${mSource}, p50 ms: ${JSON.stringify(stages)}`);
   if (got.length === 0) throw new Error('no results in 10 s');
   if (size !== '640x480') throw new Error(`the daemon decoded ${size}, the page sent 640x480`);
   await m.context().close();
@@ -259,6 +272,28 @@ try {
   for (let i = 0; i < 50 && (await cameras(a)).includes(oldSource); i++) await a.waitForTimeout(200);
   if ((await cameras(a)).includes(oldSource)) throw new Error(`${oldSource} still runs 10 s after its page left it`);
   log(`page a: session broken and re-made (${oldSource} → ${newSource}), names again, ${oldSource} gone`);
+
+  step = 'page a: hidden and back';
+  // A phone's page going to the background stops sending (and releases the
+  // camera); coming back starts again. Playwright's pages never hide, so
+  // the page is told it is hidden the way a browser would.
+  const setHidden = (h) => a.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, h);
+  await setHidden(true);
+  for (let i = 0; i < 50 && (await cameras(a)).includes(newSource); i++) await a.waitForTimeout(200);
+  if ((await cameras(a)).includes(newSource)) throw new Error(`${newSource} still runs 10 s after its page was hidden`);
+  const live = await a.evaluate(() => document.getElementById('mine-video').srcObject);
+  if (live !== null) throw new Error('the hidden page keeps its camera open');
+  await setHidden(false);
+  await a.waitForFunction((old) => {
+    const d = document.getElementById('mine-frame').dataset;
+    return d.source && d.source !== old;
+  }, newSource);
+  await a.locator(`#mine-frame[data-names*="${enrolled}"]`).waitFor({ state: 'attached' });
+  log(`page a: hidden → ${newSource} left the daemon, camera released; visible → sending again`);
 
   step = 'page c: camera refused, live view';
   const c = await newPage(b1, 'c', {

@@ -46,6 +46,10 @@ if [ "${FACEGATE_E2E_INSIDE:-}" != 1 ]; then
   else
     ns=(unshare --map-root-user --net)
   fi
+  if ! "${ns[@]}" true; then
+    echo "e2e-webrtc: cannot create a network namespace (${ns[*]}): run as root or allow user namespaces" >&2
+    exit 1
+  fi
   set +e
   FACEGATE_E2E_INSIDE=1 FACEGATE_E2E_TMP="$tmp" "${ns[@]}" bash "${BASH_SOURCE[0]}"
   rc=$?
