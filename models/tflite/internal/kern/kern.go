@@ -1,9 +1,30 @@
 // Package kern holds the hot float32 kernels of the TFLite runtime: packed
 // GEMM for 1×1 (and im2col) convolutions and depthwise convolution, each
-// with a fused epilogue. Every kernel has a portable Go version; faster
-// versions (AVX2+FMA assembly on amd64, NEON assembly on arm64) are chosen
-// at run time by CPU feature and give the same answers up to float32
-// rounding (they may use fused multiply-add and sum in another order).
+// with a fused epilogue (bias, residual add, ReLU/ReLU6/PReLU). Every
+// kernel has a portable Go version; faster versions (AVX2+FMA assembly on
+// amd64, NEON assembly on arm64) are chosen at run time by CPU feature and
+// give the same answers up to float32 rounding (they may use fused
+// multiply-add and sum in another order). Results do not depend on how the
+// caller splits rows between threads.
+//
+// Files: kern.go (API, packing, dispatch), gemm_go.go and dw_go.go (portable
+// kernels), asm_shared.go (drivers for both assembly families),
+// arch_*.go (per-architecture constants and declarations), gemm_*.s and
+// dw_*.s (micro-kernels).
+//
+// GEMM: weights are packed once into panels of nr output channels (16 on
+// amd64, 8 on arm64); the micro-kernel keeps a 6×16 (AVX2) or 8×8 (NEON)
+// tile of accumulators in registers for the whole K loop and walks every
+// row tile of a row block per call.
+//
+// Depthwise: 3×3 runs whose taps lie in the input columns take unrolled
+// kernels (kernel rows above or below the input read a read-only zero
+// row); on amd64 layers of 64 channels or more walk pixel pairs with the
+// channels innermost, narrower ones keep a channel block's 9 weights in
+// registers across the row. Border pixels use a 9-pointer kernel, other
+// kernel sizes (e.g. MobileFaceNet's 7×7 VALID) a tap-list kernel; all
+// vectorise across channels, a channel tail being recomputed as an
+// overlapping last block.
 //
 // Only models/tflite imports this package.
 package kern

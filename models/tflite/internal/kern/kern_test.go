@@ -260,3 +260,43 @@ func TestBadArgumentsPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestRowSplitsAgree checks that computing the rows in pieces (as threads
+// do) gives bit-identical results to one call, for every family.
+func TestRowSplitsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const M, K, N = 53, 37, 45
+	a := randSlice(r, M*K)
+	p := PackWeights(randSlice(r, N*K), N, K)
+	gep := epCase(r, ActPRelu, true, true, N, M*N)
+	dp := &DWParams{H: 13, W: 11, C: 72, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 13, OW: 11}
+	in := randSlice(r, dp.H*dp.W*dp.C)
+	dw := randSlice(r, 9*dp.C)
+	dep := epCase(r, ActRelu6, true, true, dp.C, dp.OH*dp.OW*dp.C)
+	for _, im := range impls() {
+		t.Run(im.String(), func(t *testing.T) {
+			whole := make([]float32, M*N)
+			gemm(im, whole, N, a, K, 0, M, p, gep)
+			parts := make([]float32, M*N)
+			for m0 := 0; m0 < M; {
+				m1 := min(M, m0+1+r.IntN(9))
+				gemm(im, parts, N, a, K, m0, m1, p, gep)
+				m0 = m1
+			}
+			if !slices.Equal(whole, parts) {
+				t.Error("GEMM rows computed in pieces differ from one call")
+			}
+			dwhole := make([]float32, dp.OH*dp.OW*dp.C)
+			depthwise(im, dwhole, in, dw, dp, dep, 0, dp.OH)
+			dparts := make([]float32, len(dwhole))
+			for y0 := 0; y0 < dp.OH; {
+				y1 := min(dp.OH, y0+1+r.IntN(4))
+				depthwise(im, dparts, in, dw, dp, dep, y0, y1)
+				y0 = y1
+			}
+			if !slices.Equal(dwhole, dparts) {
+				t.Error("depthwise rows computed in pieces differ from one call")
+			}
+		})
+	}
+}
