@@ -17,11 +17,15 @@ type step interface {
 // worker is the per-thread scratch space.
 type worker struct {
 	col []float32     // im2col tile
+	tmp []float32     // padded GEMM output tile
 	ep  kern.Epilogue // epilogue with a shifted residual
 }
 
 // gemmStep is a convolution computed as C = A·Wᵀ over output pixels: A is the
 // input itself for 1×1 stride-1 convolutions and an im2col tile otherwise.
+// Layers with fewer than minGemmN output channels run on weights padded with
+// zero rows (the kernels are much faster on full panels) into a scratch
+// tile, and the real channels are copied out.
 type gemmStep struct {
 	in, out    []float32
 	h, w, c    int // input
@@ -32,46 +36,95 @@ type gemmStep struct {
 	k, n       int // K = kh·kw·c, N = output channels
 	m          int // output pixels over the batch
 	direct     bool
+	padded     bool // p has more rows than n
 	tile       int
 	p          *kern.Packed
 	ep         kern.Epilogue
+	epPad      kern.Epilogue // padded runs: bias (and activation when no residual)
 }
 
 func (s *gemmStep) units() int { return s.m }
 
 func (s *gemmStep) run(w *worker, lo, hi int) {
-	if s.direct {
+	if s.direct && !s.padded {
 		kern.Gemm(s.out, s.n, s.in, s.c, lo, hi, s.p, &s.ep)
 		return
 	}
 	for m0 := lo; m0 < hi; m0 += s.tile {
 		m1 := min(m0+s.tile, hi)
-		s.im2col(w.col, m0, m1)
+		a, lda := s.in[m0*s.c:], s.c
+		if !s.direct {
+			s.im2col(w.col, m0, m1)
+			a, lda = w.col, s.k
+		}
+		if s.padded {
+			kern.Gemm(w.tmp, s.p.N, a, lda, 0, m1-m0, s.p, &s.epPad)
+			s.copyOut(w.tmp, m0, m1)
+			continue
+		}
 		w.ep = s.ep
 		if s.ep.Residual != nil {
 			w.ep.Residual = s.ep.Residual[m0*s.n:]
 		}
-		kern.Gemm(s.out[m0*s.n:], s.n, w.col, s.k, 0, m1-m0, s.p, &w.ep)
+		kern.Gemm(s.out[m0*s.n:], s.n, a, lda, 0, m1-m0, s.p, &w.ep)
+	}
+}
+
+// copyOut moves the real channels of a padded tile to the output, adding
+// the residual and applying the activation when the kernel could not.
+func (s *gemmStep) copyOut(tmp []float32, m0, m1 int) {
+	np, n := s.p.N, s.n
+	for m := m0; m < m1; m++ {
+		src := tmp[(m-m0)*np : (m-m0)*np+n]
+		dst := s.out[m*n : (m+1)*n]
+		if s.ep.Residual == nil {
+			copy(dst, src)
+			continue
+		}
+		r := s.ep.Residual[m*n : (m+1)*n]
+		r, src = r[:len(dst)], src[:len(dst)]
+		for i := range dst {
+			v := src[i] + r[i]
+			switch s.ep.Act {
+			case kern.ActRelu:
+				v = max(v, 0)
+			case kern.ActRelu6:
+				v = min(max(v, 0), 6)
+			case kern.ActPRelu:
+				if v < 0 {
+					v *= s.ep.Alpha[i]
+				}
+			}
+			dst[i] = v
+		}
 	}
 }
 
 // im2col writes the patches of output pixels [m0, m1) as rows of col, in
-// the weights' (ky, kx, c) order, with zeros outside the input. For each
-// kernel row the in-bounds taps are one contiguous run of the input.
+// the weights' (ky, kx, c) order, with zeros outside the input. It walks
+// one output row at a time; for interior pixels each kernel row is one
+// contiguous run of the input.
 func (s *gemmStep) im2col(col []float32, m0, m1 int) {
-	c := s.c
-	perImg := s.oh * s.ow
-	img := m0 / perImg
-	r := m0 - img*perImg
-	oy, ox := r/s.ow, r%s.ow
+	c, k := s.c, s.k
 	rowW := s.kw * c
-	for m := m0; m < m1; m++ {
-		row := col[(m-m0)*s.k : (m-m0+1)*s.k]
+	perImg := s.oh * s.ow
+	for m := m0; m < m1; {
+		img := m / perImg
+		r := m - img*perImg
+		oy, ox0 := r/s.ow, r%s.ow
+		ox1 := min(s.ow, ox0+m1-m)
 		base := s.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
-		ix0 := ox*s.sw - s.padL
 		iy0 := oy*s.sh - s.padT
-		if ix0 >= 0 && ix0+s.kw <= s.w && iy0 >= 0 && iy0+s.kh <= s.h {
-			// Interior pixel: each kernel row is one full run.
+		rowsIn := iy0 >= 0 && iy0+s.kh <= s.h
+		j := (m - m0) * k
+		for ox := ox0; ox < ox1; ox++ {
+			row := col[j : j+k]
+			j += k
+			ix0 := ox*s.sw - s.padL
+			if !rowsIn || ix0 < 0 || ix0+s.kw > s.w {
+				s.im2colEdge(row, base, ix0, iy0)
+				continue
+			}
 			o := (iy0*s.w + ix0) * c
 			switch rowW {
 			case 9: // 3×3 over RGB
@@ -90,16 +143,8 @@ func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 					o += s.w * c
 				}
 			}
-		} else {
-			s.im2colEdge(row, base, ix0, iy0)
 		}
-		if ox++; ox == s.ow {
-			ox = 0
-			if oy++; oy == s.oh {
-				oy = 0
-				img++
-			}
-		}
+		m += ox1 - ox0
 	}
 }
 
@@ -458,16 +503,19 @@ func (s *resizeStep) run(_ *worker, lo, hi int) {
 			d := r1[s.x1[ox]*c : (s.x1[ox]+1)*c]
 			o := s.out[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
 			a, b, cc, d = a[:len(o)], b[:len(o)], cc[:len(o)], d[:len(o)]
-			for i := range o {
-				top := a[i] + (b[i]-a[i])*dx
-				bot := cc[i] + (d[i]-cc[i])*dx
-				o[i] = top + (bot-top)*dy
-			}
 			if s.res != nil {
 				r := s.res[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
 				r = r[:len(o)]
 				for i := range o {
-					o[i] += r[i]
+					top := a[i] + (b[i]-a[i])*dx
+					bot := cc[i] + (d[i]-cc[i])*dx
+					o[i] = top + (bot-top)*dy + r[i]
+				}
+			} else {
+				for i := range o {
+					top := a[i] + (b[i]-a[i])*dx
+					bot := cc[i] + (d[i]-cc[i])*dx
+					o[i] = top + (bot-top)*dy
 				}
 			}
 			activate(o, s.act)

@@ -2,6 +2,10 @@ package tflite
 
 import "facegate/models/tflite/internal/kern"
 
+// minGemmN is the fewest output channels the GEMM kernels run at full
+// speed; narrower convolutions are padded to it.
+const minGemmN = 16
+
 // Graph passes run once at load on a validated graph. Each keeps the graph
 // equivalent: a fused node replaces the last node of its pattern (so every
 // input it reads is ready there) and only swallows tensors that nothing else
@@ -66,14 +70,21 @@ func (g *graph) optimize(fuse bool) {
 	g.nodes = live
 	packed := map[int]*kern.Packed{} // by weights tensor: convolutions may share one
 	for _, n := range g.nodes {
-		if n.kind == kConv {
-			if p, ok := packed[n.wID]; ok && p.N == n.cout && p.K == n.kh*n.kw*n.cin {
-				n.packed = p
-				continue
-			}
-			n.packed = kern.PackWeights(n.weights, n.cout, n.kh*n.kw*n.cin)
-			packed[n.wID] = n.packed
+		if n.kind != kConv {
+			continue
 		}
+		k, np := n.kh*n.kw*n.cin, max(n.cout, minGemmN)
+		if p, ok := packed[n.wID]; ok && p.N == np && p.K == k {
+			n.packed = p
+			continue
+		}
+		w := n.weights[:n.cout*k]
+		if np != n.cout {
+			w = make([]float32, np*k) // zero rows for the padding channels
+			copy(w, n.weights[:n.cout*k])
+		}
+		n.packed = kern.PackWeights(w, np, k)
+		packed[n.wID] = n.packed
 	}
 }
 

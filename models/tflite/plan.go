@@ -29,8 +29,19 @@ type plan struct {
 	arena   []float32
 	bufs    [][]float32
 	steps   []planned
-	scratch int
+	scratch int // im2col floats per worker
+	tmp     int // padded GEMM output floats per worker
 	macs    int64
+}
+
+// padTo returns v extended with zeros to n values (nil stays nil).
+func padTo(v []float32, n int) []float32 {
+	if v == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	copy(out, v)
+	return out
 }
 
 // makePlan infers every shape from the input shapes, assigns arena storage
@@ -214,9 +225,19 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 			k: n.kh * n.kw * n.cin, n: n.cout, m: os[0] * os[1] * os[2], p: n.packed, ep: ep}
 		s.direct = n.kh == 1 && n.kw == 1 && n.sh == 1 && n.sw == 1 && padT == 0 && padL == 0 &&
 			os[1] == xs[1] && os[2] == xs[2]
+		s.padded = n.packed.N != n.cout
+		s.tile = 256
 		if !s.direct {
 			s.tile = min(max(8192/s.k, 8)/8*8, 256)
 			p.scratch = max(p.scratch, s.tile*s.k)
+		}
+		if s.padded {
+			np := n.packed.N
+			s.epPad = kern.Epilogue{Bias: padTo(n.bias, np), Act: n.act, Alpha: padTo(n.alpha, np)}
+			if n.residual >= 0 {
+				s.epPad.Act = kern.ActNone // applied after the residual, in copyOut
+			}
+			p.tmp = max(p.tmp, s.tile*np)
 		}
 		pl.s, pl.align, work = s, 8, macs(n, os)
 	case kDepthwise:

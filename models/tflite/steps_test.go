@@ -29,7 +29,7 @@ func near(t *testing.T, what string, got, want []float32, tol float64) {
 }
 
 // TestConvSteps checks im2col convolutions (SAME, VALID, folded padding,
-// strides, batch, residual) against a direct loop.
+// strides, batch, residual, PReLU, channel padding) against a direct loop.
 func TestConvSteps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	cases := []struct {
@@ -58,6 +58,7 @@ func TestConvSteps(t *testing.T) {
 		w := randSlice(rng, tc.co*K)
 		bias := randSlice(rng, tc.co)
 		res := randSlice(rng, os[0]*os[1]*os[2]*os[3])
+		alpha := randSlice(rng, tc.co)
 		_, padT, _ := convOut(tc.h, tc.kh, tc.sh, tc.same, tc.pad[0], tc.pad[2])
 		_, padL, _ := convOut(tc.w, tc.kw, tc.sw, tc.same, tc.pad[1], tc.pad[3])
 		want := make([]float32, len(res))
@@ -78,7 +79,11 @@ func TestConvSteps(t *testing.T) {
 							}
 						}
 						i := ((b*os[1]+oy)*os[2]+ox)*tc.co + o
-						want[i] = max(s+res[i], 0)
+						if v := s + res[i]; v < 0 {
+							want[i] = v * alpha[o]
+						} else {
+							want[i] = v
+						}
 					}
 				}
 			}
@@ -87,9 +92,16 @@ func TestConvSteps(t *testing.T) {
 			s := &gemmStep{in: x, out: make([]float32, len(want)), h: tc.h, w: tc.w, c: tc.c, oh: os[1], ow: os[2],
 				kh: tc.kh, kw: tc.kw, sh: tc.sh, sw: tc.sw, padT: padT, padL: padL, k: K, n: tc.co,
 				m: os[0] * os[1] * os[2], p: kern.PackWeights(w, tc.co, K),
-				ep: kern.Epilogue{Bias: bias, Act: kern.ActRelu, Residual: res}, tile: 8}
+				ep: kern.Epilogue{Bias: bias, Act: kern.ActPRelu, Alpha: alpha, Residual: res}, tile: 8}
 			s.direct = tc.kh == 1 && tc.kw == 1 && tc.sh == 1 && tc.sw == 1
-			wk := &worker{col: make([]float32, s.tile*K)}
+			if tc.co < minGemmN && split == 3 {
+				// The padded path, as bind sets it up.
+				pw := make([]float32, minGemmN*K)
+				copy(pw, w)
+				s.p, s.padded = kern.PackWeights(pw, minGemmN, K), true
+				s.epPad = kern.Epilogue{Bias: padTo(bias, minGemmN)}
+			}
+			wk := &worker{col: make([]float32, s.tile*K), tmp: make([]float32, s.tile*minGemmN)}
 			for lo := 0; lo < s.m; lo += (s.m + split - 1) / split {
 				s.run(wk, lo, min(s.m, lo+(s.m+split-1)/split))
 			}

@@ -197,8 +197,12 @@ func (ip *Interpreter) setPlan(p *plan) {
 		ip.workers = make([]worker, ip.threads)
 	}
 	for i := range ip.workers {
-		if len(ip.workers[i].col) < p.scratch {
-			ip.workers[i].col = make([]float32, p.scratch)
+		w := &ip.workers[i]
+		if len(w.col) < p.scratch {
+			w.col = make([]float32, p.scratch)
+		}
+		if len(w.tmp) < p.tmp {
+			w.tmp = make([]float32, p.tmp)
 		}
 	}
 }
