@@ -338,6 +338,10 @@ func (b *Bridge) onMessage(_ paho.Client, m paho.Message) {
 	switch {
 	case strings.HasPrefix(topic, b.t.requestPrefix):
 		r := request{op: strings.TrimPrefix(topic, b.t.requestPrefix), payload: m.Payload(), ack: m.Ack}
+		if m.Retained() {
+			// A retained request would run again at every reconnection.
+			r.retained = true
+		}
 		if len(r.payload) > MaxPayload {
 			// Keep only the size: a queue of oversize payloads must not pin memory.
 			r.tooLarge, r.payload = len(r.payload), nil
@@ -350,7 +354,7 @@ func (b *Bridge) onMessage(_ paho.Client, m paho.Message) {
 		}
 	case topic == b.t.haName:
 		b.setHAName(string(m.Payload()))
-	case topic == b.t.haRegister:
+	case topic == b.t.haRegister && !m.Retained(): // a retained press would register again at every reconnection
 		b.mu.Lock()
 		name := b.haName
 		b.mu.Unlock()

@@ -260,6 +260,7 @@ func TestBadRequests(t *testing.T) {
 		{"ignore without unknown", "ignore", "t17", []byte(`{"transaction":"t17"}`), "no unknown face"},
 		{"trailing data", "delete", "", []byte(`{"name":"Jane"} {"name":"Jane"}`), "data after the object"},
 	}
+
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// Requests without a usable transaction are answered with null;
@@ -590,5 +591,24 @@ func TestNilBridge(t *testing.T) {
 	}
 	if s := b.Stats(); s.Connected {
 		t.Fatal("nil bridge connected")
+	}
+}
+
+// TestRetainedRequestRefused: a request left retained on the broker reaches
+// the bridge at every (re)connection; it is refused, not run again.
+func TestRetainedRequestRefused(t *testing.T) {
+	br := startBroker(t)
+	w := newWatcher(t, br.url())
+	w.pub(w.base+"/request/delete", `{"transaction":"ret","name":"Jane"}`, true)
+	g := &fakeGallery{}
+	g.add("Jane")
+	startBridge(t, br.url(), g)
+	waitFor(t, w.responses, "response to the retained request", func(m paho.Message) bool {
+		var r decodedResponse
+		return json.Unmarshal(m.Payload(), &r) == nil && string(r.Transaction) == `"ret"` &&
+			r.Status == "error" && strings.Contains(deref(r.Error), "retained request ignored")
+	})
+	if people, n := g.snapshot(); len(people) != 1 || n != 1 {
+		t.Fatalf("retained request changed the gallery: %+v", people)
 	}
 }

@@ -42,7 +42,8 @@ type request struct {
 	payload []byte
 	ack     func() // acknowledges the MQTT message once handled (nil for internal requests)
 
-	tooLarge int // the payload's size when it exceeded MaxPayload (the payload itself is not kept)
+	tooLarge int  // the payload's size when it exceeded MaxPayload (the payload itself is not kept)
+	retained bool // arrived as a retained message: refused, it would run again at every connection
 
 	fromHA bool   // pressed in Home Assistant: register from the camera
 	haName string // the name typed in Home Assistant
@@ -147,6 +148,9 @@ func (b *Bridge) handle(ctx context.Context, r request) (any, error) {
 	case OpRegister, OpDelete, OpRename, OpList, OpIgnore, OpHealth:
 	default:
 		return nil, fmt.Errorf("unknown request %q; use register, delete, rename, list, ignore or health", r.op)
+	}
+	if r.retained {
+		return nil, errors.New("retained request ignored: publish requests without the retain flag (clear it with an empty retained message)")
 	}
 	if r.tooLarge > 0 || len(r.payload) > MaxPayload {
 		return nil, fmt.Errorf("payload too large: %d bytes; the limit is %d bytes (8 MiB)", max(r.tooLarge, len(r.payload)), MaxPayload)
