@@ -356,17 +356,35 @@ func (s *Service) describeOne(img image.Image, largest bool) (Sample, ImageResul
 }
 
 // padded is an image faces were searched in: the original, or the
-// original centred on a larger canvas.
+// original (perhaps reduced) centred on a larger canvas.
 type padded struct {
 	img    image.Image
 	dx, dy float32 // offset of the original inside img
+	scale  float32 // canvas pixels per original pixel (0 means 1)
+}
+
+// toOriginalPoint maps a point of img to the original image.
+func (p padded) toOriginalPoint(x, y float32) (float32, float32) {
+	k := p.scale
+	if k == 0 {
+		k = 1
+	}
+	return (x - p.dx) / k, (y - p.dy) / k
 }
 
 func (p padded) toOriginal(b frame.Box) frame.Box {
-	b.X -= p.dx
-	b.Y -= p.dy
+	k := p.scale
+	if k == 0 {
+		k = 1
+	}
+	b.X, b.Y = p.toOriginalPoint(b.X, b.Y)
+	b.W, b.H = b.W/k, b.H/k
 	return b
 }
+
+// maxCanvas bounds the side of the padded canvas, so a large photo without
+// a face costs a small retry, not a canvas four times its size.
+const maxCanvas = 1024
 
 // findFaces runs the detector; when it finds nothing it tries once more
 // with the image centred on a canvas twice its size, because photos cropped
@@ -378,23 +396,28 @@ func (s *Service) findFaces(img image.Image) ([]frame.Face, padded, error) {
 		return faces, padded{img: img}, err
 	}
 	b := img.Bounds()
-	canvas := image.NewRGBA(image.Rect(0, 0, 2*b.Dx(), 2*b.Dy()))
+	k := min(1, float64(maxCanvas)/float64(2*max(b.Dx(), b.Dy())))
+	w, h := max(1, int(float64(b.Dx())*k)), max(1, int(float64(b.Dy())*k))
+	canvas := image.NewRGBA(image.Rect(0, 0, 2*w, 2*h))
 	for i := range canvas.Pix {
 		canvas.Pix[i] = 128
 	}
-	off := image.Pt(b.Dx()/2, b.Dy()/2)
-	drawInto(canvas, img, off)
+	off := image.Pt(w/2, h/2)
+	drawScaled(canvas, img, off, w, h)
 	faces, err = s.vision.Faces(canvas)
-	return faces, padded{img: canvas, dx: float32(off.X), dy: float32(off.Y)}, err
+	return faces, padded{img: canvas, dx: float32(off.X), dy: float32(off.Y), scale: float32(w) / float32(b.Dx())}, err
 }
 
-// drawInto copies src into dst at off (alpha ignored: photos are opaque).
-func drawInto(dst *image.RGBA, src image.Image, off image.Point) {
+// drawScaled draws src into dst at off, resized to w×h by nearest
+// neighbour (alpha ignored: photos are opaque).
+func drawScaled(dst *image.RGBA, src image.Image, off image.Point, w, h int) {
 	b := src.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := src.At(x, y).RGBA()
-			i := dst.PixOffset(off.X+x-b.Min.X, off.Y+y-b.Min.Y)
+	for y := 0; y < h; y++ {
+		sy := b.Min.Y + y*b.Dy()/h
+		for x := 0; x < w; x++ {
+			sx := b.Min.X + x*b.Dx()/w
+			r, g, bl, _ := src.At(sx, sy).RGBA()
+			i := dst.PixOffset(off.X+x, off.Y+y)
 			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = byte(r>>8), byte(g>>8), byte(bl>>8), 255
 		}
 	}
@@ -633,8 +656,7 @@ func (s *Service) Identify(ctx context.Context, img image.Image) ([]Identified, 
 		g := f
 		g.Box = src.toOriginal(f.Box)
 		for k := range g.Keypoints {
-			g.Keypoints[k].X -= src.dx
-			g.Keypoints[k].Y -= src.dy
+			g.Keypoints[k].X, g.Keypoints[k].Y = src.toOriginalPoint(f.Keypoints[k].X, f.Keypoints[k].Y)
 		}
 		out = append(out, Identified{Face: g, Quality: d.Quality, Result: snap.Match(d.Embedding)})
 	}

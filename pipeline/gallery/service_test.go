@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -135,6 +136,8 @@ type fakeFace struct {
 type fakeVision struct {
 	last  map[image.Image]*fakeImage // padded canvas → original
 	calls int
+	sizes []image.Point // of every image searched
+	scale float32       // canvas pixels per original pixel of the last padded search
 }
 
 func (v *fakeVision) lookup(img image.Image) (*fakeImage, bool) {
@@ -146,6 +149,7 @@ func (v *fakeVision) lookup(img image.Image) (*fakeImage, bool) {
 
 func (v *fakeVision) Faces(img image.Image) ([]frame.Face, error) {
 	v.calls++
+	v.sizes = append(v.sizes, img.Bounds().Size())
 	fi, padded := v.lookup(img)
 	if fi == nil {
 		return nil, nil
@@ -159,25 +163,25 @@ func (v *fakeVision) Faces(img image.Image) ([]frame.Face, error) {
 	}
 	var out []frame.Face
 	for _, f := range fi.faces {
-		b := f.box
-		if padded {
-			b.X += float32(fi.Bounds().Dx() / 2)
-			b.Y += float32(fi.Bounds().Dy() / 2)
-		}
-		out = append(out, frame.Face{Box: b, Score: 0.9})
+		out = append(out, frame.Face{Box: v.onCanvas(img, fi, f.box, padded), Score: 0.9})
 	}
 	return out, nil
+}
+
+// onCanvas maps a face box of the original onto the image searched.
+func (v *fakeVision) onCanvas(img image.Image, fi *fakeImage, b frame.Box, padded bool) frame.Box {
+	if !padded {
+		return b
+	}
+	k := float32(img.Bounds().Dx()/2) / float32(fi.Bounds().Dx())
+	w, h := img.Bounds().Dx()/2, img.Bounds().Dy()/2
+	return frame.Box{X: b.X*k + float32(w/2), Y: b.Y*k + float32(h/2), W: b.W * k, H: b.H * k}
 }
 
 func (v *fakeVision) Describe(img image.Image, f frame.Face) (Described, error) {
 	fi, padded := v.lookup(img)
 	for _, ff := range fi.faces {
-		b := ff.box
-		if padded {
-			b.X += float32(fi.Bounds().Dx() / 2)
-			b.Y += float32(fi.Bounds().Dy() / 2)
-		}
-		if b == f.Box {
+		if v.onCanvas(img, fi, ff.box, padded) == f.Box {
 			return Described{Embedding: emb(ff.vec), Face: image.NewRGBA(image.Rect(0, 0, 112, 112)), Quality: 0.8, Poor: ff.poor}, nil
 		}
 	}
@@ -239,6 +243,21 @@ func TestEnrollImagesReasons(t *testing.T) {
 		}
 	}
 
+	// a large tight photo is retried on a reduced canvas, and its box still
+	// comes back in the photo's own pixels
+	huge := &fakeImage{Image: image.NewGray(image.Rect(0, 0, 4000, 3000)), tight: true,
+		faces: []fakeFace{{box: frame.Box{X: 1000, Y: 500, W: 2000, H: 2000}, vec: near(r, id, 0.8)}}}
+	v.sizes = nil
+	e2, err := svc.EnrollImages(context.Background(), "김민수", []Image{{"huge", huge}}, SourceCLI, EnrollOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e2.Results[0].Box; math.Abs(float64(got.X-1000)) > 2 || math.Abs(float64(got.W-2000)) > 4 {
+		t.Errorf("huge tight photo: box %+v, want {1000 500 2000 2000}", got)
+	}
+	if len(v.sizes) != 2 || v.sizes[1].X > maxCanvas || v.sizes[1].Y > maxCanvas {
+		t.Errorf("searched sizes %v: the retry canvas is not bounded by %d", v.sizes, maxCanvas)
+	}
 	// Largest takes the bigger face of the two-face photo
 	e, err = svc.EnrollImages(context.Background(), "Two", imgs[1:2], SourceUpload, EnrollOptions{Largest: true, New: true})
 	if err != nil || e.Results[0].Box != big {
