@@ -111,12 +111,21 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	u, err := url.Parse(o.Broker)
 	if err != nil {
-		return o, fmt.Errorf("mqtt broker %q: %w", o.Broker, err)
+		// url.Error repeats the URL, which might carry a password: say only why.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return o, fmt.Errorf("mqtt broker URL is malformed: %w", err)
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
 		return o, fmt.Errorf("mqtt broker %q: scheme must be tcp://, ssl://, ws:// or wss://", o.Broker)
+	}
+	if u.User != nil {
+		// The URL is logged and shown in errors: credentials do not belong in it.
+		return o, errors.New("mqtt broker URL: no credentials in the URL; use username and password_file")
 	}
 	if u.Host == "" {
 		return o, fmt.Errorf("mqtt broker %q: no host", o.Broker)

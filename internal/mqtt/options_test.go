@@ -26,6 +26,7 @@ func TestOptions(t *testing.T) {
 		{"wss", Options{Broker: "wss://h/mqtt", DeviceID: "d"}, ""},
 		{"bad scheme", Options{Broker: "http://h", DeviceID: "d"}, "scheme must be"},
 		{"no host", Options{Broker: "tcp://", DeviceID: "d"}, "no host"},
+		{"credentials in URL", Options{Broker: "tcp://u:hunter2@h:1883", DeviceID: "d"}, "no credentials in the URL"},
 		{"no device", Options{Broker: "tcp://h:1"}, "device id is empty"},
 		{"bad device", Options{Broker: "tcp://h:1", DeviceID: "a/b"}, "only letters"},
 		{"wildcard base", Options{Broker: "tcp://h:1", DeviceID: "d", BaseTopic: "a/#"}, "wildcards"},
