@@ -24,6 +24,13 @@ var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
+// halfPanel: a last panel of N mod 16 ≤ 8 columns is packed 8 wide and run
+// by the 6×8 kernel.
+const halfPanel = true
+
+//go:noescape
+func gemmTile8Asm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
+
 // dwBlock is the channel block of the depthwise kernels: one ymm.
 const dwBlock = 8
 

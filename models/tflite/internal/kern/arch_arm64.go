@@ -22,6 +22,13 @@ const haveAsm = true
 //go:noescape
 func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
+// halfPanel: the 8-wide panels are narrow enough; no half-width tile.
+const halfPanel = false
+
+func gemmTile8Asm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int) {
+	panic("kern: no half-width tile on arm64")
+}
+
 // dwBlock is the channel block of the depthwise kernels: one Q register.
 const dwBlock = 4
 

@@ -5,6 +5,9 @@ package kern
 // nr is the panel width of Packed (output channels per panel).
 const nr = 8
 
+// halfPanel: the portable kernel uses full panels only.
+const halfPanel = false
+
 // haveAsm reports whether an assembly kernel family runs on this CPU.
 const haveAsm = false
 

@@ -43,13 +43,13 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 		me := min(m1, mb+mc)
 		for j := range p.panels() {
 			b := &p.panel(j)[0]
-			col0 := p.panelCol(j)
-			nv := min(nr, N-col0) // valid lanes of the panel
+			wd, col0 := p.width(j), p.panelCol(j)
+			nv := min(wd, N-col0) // valid lanes of the panel
 			q0 := 0               // first lane to write
 			if inPlace {
 				q0 = j*nr - col0
 			}
-			partial := nv < nr || q0 > 0
+			partial := nv < wd || q0 > 0
 			te := tileEpAt(ep, 0, col0)
 			if partial && asmColMask {
 				for q := range nr {
@@ -59,7 +59,7 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 					}
 				}
 				te.mask = unsafe.Pointer(&mask[0])
-				if nv < nr { // the kernel reads nr bias and slope values
+				if nv < wd { // the kernel reads wd bias and slope values
 					if ep != nil && ep.Bias != nil {
 						copy(biasPad[:], ep.Bias[col0:N])
 						te.bias = unsafe.Pointer(&biasPad[0])
@@ -70,6 +70,7 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 					}
 				}
 			}
+			half := wd < nr
 			for m := mb; m < me; {
 				mv := min(mrAsm, me-m)
 				nt := 1
@@ -84,17 +85,26 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 						te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
 					}
 					te.rows = mv
-					gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+					// Direct calls (not a func value) keep //go:noescape.
+					if half {
+						gemmTile8Asm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+					} else {
+						gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+					}
 					m += nt * mv
 					continue
 				}
 				// Edge tile: compute it whole into tmp, finish the valid part here.
 				none.rows = mrAsm
-				gemmTileAsm(K, &rows, b, &tmp[0], nr*4, &none, lda, 1)
+				if half {
+					gemmTile8Asm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
+				} else {
+					gemmTileAsm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
+				}
 				for r := range mv {
 					o := (m+r)*ldc + col0
 					for q := q0; q < nv; q++ {
-						c[o+q] = ep.apply(tmp[r*nr+q], resAt(ep, o+q), col0+q)
+						c[o+q] = ep.apply(tmp[r*wd+q], resAt(ep, o+q), col0+q)
 					}
 				}
 				m += mv

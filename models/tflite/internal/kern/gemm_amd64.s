@@ -347,3 +347,305 @@ done:
 finish:
 	VZEROUPPER
 	RET
+
+// func gemmTile8Asm(k int, rows *[6]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
+//
+// The 6×8 variant for a half-width last panel (N mod 16 ≤ 8: BlazeFace's
+// 8-, 24- and 4-channel outputs), which the 6×16 tile would compute half
+// empty. One ymm per row gives only 6 independent FMA chains, too few to
+// cover the FMA latency on two pipes, so even and odd k accumulate
+// separately (Y0–Y5 and Y6–Y11) and are added before the epilogue. Y12/Y13
+// hold the weights of k and k+1, Y14/Y15 the broadcasts. Same arguments,
+// epilogue rules and multi-tile walk as gemmTileAsm (mask: 8 lanes).
+TEXT ·gemmTile8Asm(SB), NOSPLIT, $24-64
+	MOVQ rows+8(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ ntiles+56(FP), AX
+	MOVQ AX, 0(SP)
+	MOVQ c+24(FP), AX
+	MOVQ AX, 8(SP)
+	MOVQ ep+40(FP), DI
+	MOVQ 16(DI), AX
+	MOVQ AX, 16(SP)
+
+h_tile:
+	MOVQ k+0(FP), CX
+	MOVQ b+16(FP), SI
+	XORQ DX, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, BX
+	SUBQ $2, BX      // the 2-step loop runs while DX <= k-2
+	JL   h_tail
+
+h_loop2:
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VBROADCASTSS (R8)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(R8)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y6
+	VBROADCASTSS (R9)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(R9)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y8
+	VBROADCASTSS (R11)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS 4(R11)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y9
+	VBROADCASTSS (R12)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 4(R12)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y10
+	VBROADCASTSS (R13)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y5
+	VBROADCASTSS 4(R13)(DX*4), Y15
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $64, SI
+	ADDQ $2, DX
+	CMPQ DX, BX
+	JLE  h_loop2
+
+h_tail:
+	CMPQ DX, CX
+	JGE  h_sum
+	VMOVUPS (SI), Y12
+	VBROADCASTSS (R8)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (R9)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R11)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (R12)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (R13)(DX*4), Y14
+	VFMADD231PS Y12, Y14, Y5
+
+h_sum:
+	VADDPS Y6, Y0, Y0
+	VADDPS Y7, Y1, Y1
+	VADDPS Y8, Y2, Y2
+	VADDPS Y9, Y3, Y3
+	VADDPS Y10, Y4, Y4
+	VADDPS Y11, Y5, Y5
+
+	MOVQ ep+40(FP), DI
+	MOVQ ldc+32(FP), R14
+	MOVQ 24(DI), BX
+	MOVQ 32(DI), SI  // lane mask or nil
+	MOVQ 40(DI), CX  // valid rows
+	TESTQ $1, BX
+	JZ   h_nobias
+	MOVQ 0(DI), AX
+	VMOVUPS (AX), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+
+h_nobias:
+	TESTQ $2, BX
+	JZ   h_nores
+	MOVQ 16(SP), AX
+	TESTQ SI, SI
+	JNZ  h_resmasked
+	VADDPS (AX), Y0, Y0
+	CMPQ CX, $1
+	JLE  h_nores
+	ADDQ R14, AX
+	VADDPS (AX), Y1, Y1
+	CMPQ CX, $2
+	JLE  h_nores
+	ADDQ R14, AX
+	VADDPS (AX), Y2, Y2
+	CMPQ CX, $3
+	JLE  h_nores
+	ADDQ R14, AX
+	VADDPS (AX), Y3, Y3
+	CMPQ CX, $4
+	JLE  h_nores
+	ADDQ R14, AX
+	VADDPS (AX), Y4, Y4
+	CMPQ CX, $5
+	JLE  h_nores
+	ADDQ R14, AX
+	VADDPS (AX), Y5, Y5
+	JMP  h_nores
+
+h_resmasked:
+	VMOVUPS (SI), Y12
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y0, Y0
+	CMPQ CX, $1
+	JLE  h_nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y1, Y1
+	CMPQ CX, $2
+	JLE  h_nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y2, Y2
+	CMPQ CX, $3
+	JLE  h_nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y3, Y3
+	CMPQ CX, $4
+	JLE  h_nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y4, Y4
+	CMPQ CX, $5
+	JLE  h_nores
+	ADDQ R14, AX
+	VMASKMOVPS (AX), Y12, Y14
+	VADDPS Y14, Y5, Y5
+
+h_nores:
+	SHRQ $2, BX
+	VXORPS Y15, Y15, Y15
+	CMPQ BX, $1
+	JEQ  h_relu
+	CMPQ BX, $2
+	JEQ  h_relu6
+	CMPQ BX, $3
+	JEQ  h_prelu
+	JMP  h_store
+
+h_relu6:
+	MOVL $0x40c00000, AX // 6.0
+	MOVQ AX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS Y14, Y0, Y0
+	VMINPS Y14, Y1, Y1
+	VMINPS Y14, Y2, Y2
+	VMINPS Y14, Y3, Y3
+	VMINPS Y14, Y4, Y4
+	VMINPS Y14, Y5, Y5
+h_relu:
+	VMAXPS Y15, Y0, Y0
+	VMAXPS Y15, Y1, Y1
+	VMAXPS Y15, Y2, Y2
+	VMAXPS Y15, Y3, Y3
+	VMAXPS Y15, Y4, Y4
+	VMAXPS Y15, Y5, Y5
+	JMP  h_store
+
+h_prelu:
+	MOVQ 8(DI), AX
+	VMOVUPS (AX), Y12
+	VMINPS Y15, Y0, Y6
+	VMAXPS Y15, Y0, Y0
+	VFMADD231PS Y12, Y6, Y0
+	VMINPS Y15, Y1, Y7
+	VMAXPS Y15, Y1, Y1
+	VFMADD231PS Y12, Y7, Y1
+	VMINPS Y15, Y2, Y8
+	VMAXPS Y15, Y2, Y2
+	VFMADD231PS Y12, Y8, Y2
+	VMINPS Y15, Y3, Y9
+	VMAXPS Y15, Y3, Y3
+	VFMADD231PS Y12, Y9, Y3
+	VMINPS Y15, Y4, Y10
+	VMAXPS Y15, Y4, Y4
+	VFMADD231PS Y12, Y10, Y4
+	VMINPS Y15, Y5, Y11
+	VMAXPS Y15, Y5, Y5
+	VFMADD231PS Y12, Y11, Y5
+
+h_store:
+	MOVQ 8(SP), AX
+	TESTQ SI, SI
+	JNZ  h_storemasked
+	VMOVUPS Y0, (AX)
+	CMPQ CX, $1
+	JLE  h_done
+	ADDQ R14, AX
+	VMOVUPS Y1, (AX)
+	CMPQ CX, $2
+	JLE  h_done
+	ADDQ R14, AX
+	VMOVUPS Y2, (AX)
+	CMPQ CX, $3
+	JLE  h_done
+	ADDQ R14, AX
+	VMOVUPS Y3, (AX)
+	CMPQ CX, $4
+	JLE  h_done
+	ADDQ R14, AX
+	VMOVUPS Y4, (AX)
+	CMPQ CX, $5
+	JLE  h_done
+	ADDQ R14, AX
+	VMOVUPS Y5, (AX)
+	JMP  h_done
+
+h_storemasked:
+	VMOVUPS (SI), Y12
+	VMASKMOVPS Y0, Y12, (AX)
+	CMPQ CX, $1
+	JLE  h_done
+	ADDQ R14, AX
+	VMASKMOVPS Y1, Y12, (AX)
+	CMPQ CX, $2
+	JLE  h_done
+	ADDQ R14, AX
+	VMASKMOVPS Y2, Y12, (AX)
+	CMPQ CX, $3
+	JLE  h_done
+	ADDQ R14, AX
+	VMASKMOVPS Y3, Y12, (AX)
+	CMPQ CX, $4
+	JLE  h_done
+	ADDQ R14, AX
+	VMASKMOVPS Y4, Y12, (AX)
+	CMPQ CX, $5
+	JLE  h_done
+	ADDQ R14, AX
+	VMASKMOVPS Y5, Y12, (AX)
+
+h_done:
+	DECQ 0(SP)
+	JZ   h_finish
+	MOVQ lda+48(FP), AX
+	LEAQ (AX)(AX*2), AX
+	SHLQ $3, AX      // 6 rows of A in bytes
+	ADDQ AX, R8
+	ADDQ AX, R9
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ AX, R12
+	ADDQ AX, R13
+	LEAQ (R14)(R14*2), AX
+	SHLQ $1, AX      // 6 rows of C in bytes
+	ADDQ AX, 8(SP)
+	ADDQ AX, 16(SP)
+	JMP  h_tile
+
+h_finish:
+	VZEROUPPER
+	RET

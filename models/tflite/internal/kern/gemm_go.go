@@ -25,14 +25,14 @@ func gemmGo(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, e
 		}
 		for j := range panels {
 			b := p.panel(j)
-			col0, own := p.panelCol(j), j*nr
-			for jj := 0; jj < nr && col0+jj < N; jj += 4 {
+			wd, col0, own := p.width(j), p.panelCol(j), j*nr
+			for jj := 0; jj < wd && col0+jj < N; jj += 4 {
 				n0 := col0 + jj
 				if n0+4 <= own {
 					continue // columns of the previous panel
 				}
 				var acc [4][4]float32
-				gemmGo4x4(&acc, a0, a1, a2, a3, b[jj:])
+				gemmGo4x4(&acc, a0, a1, a2, a3, b[jj:], wd)
 				// Write only the columns this panel owns, so an in-place
 				// residual is added exactly once.
 				q0 := max(0, own-n0)
@@ -49,8 +49,8 @@ func gemmGo(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, e
 }
 
 // gemmGo4x4 accumulates a 4×4 block: rows a0..a3 (each of length K) times
-// the 4 packed weights at b[k·nr : k·nr+4] for every k.
-func gemmGo4x4(acc *[4][4]float32, a0, a1, a2, a3, b []float32) {
+// the 4 packed weights at b[k·wd : k·wd+4] for every k (wd: panel width).
+func gemmGo4x4(acc *[4][4]float32, a0, a1, a2, a3, b []float32, wd int) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
@@ -59,7 +59,7 @@ func gemmGo4x4(acc *[4][4]float32, a0, a1, a2, a3, b []float32) {
 	a2 = a2[:len(a0)]
 	a3 = a3[:len(a0)]
 	for k, x0 := range a0 {
-		w := b[k*nr : k*nr+4 : k*nr+4]
+		w := b[k*wd : k*wd+4 : k*wd+4]
 		w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
 		c00 += x0 * w0
 		c01 += x0 * w1

@@ -102,16 +102,19 @@ func (e *Epilogue) check(n, need int) {
 // Packed is a weight matrix of N output channels by K inputs, packed for
 // Gemm. Its layout belongs to this package: the output channels are cut
 // into panels of nr (the width of the register tile: 16 on amd64, 8
-// elsewhere); panel j holds, for each k in order, the nr weights
-// W[c+i][k] of its columns c = panelCol(j) … c+nr−1, so a micro-kernel reads
-// one contiguous stream per panel. When N ≥ nr is not a multiple of nr the
-// last panel is shifted left to end at column N, overlapping its
-// neighbour: every panel is then full and stores need no masking (the
-// overlapped columns are computed twice, identically). Panel j owns the
-// columns [j·nr, min((j+1)·nr, N)). Only N < nr leaves a zero-padded panel.
+// elsewhere); panel j holds, for each k in order, the weights W[c+i][k] of
+// its columns c = panelCol(j) … c+width(j)−1, so a micro-kernel reads one
+// contiguous stream per panel. When N is not a multiple of nr the last
+// panel is either half wide (if N mod nr ≤ nr/2 and the assembly has a
+// half-width tile: no work on empty columns) or shifted left to end at
+// column N, overlapping its neighbour: every panel is then full and stores
+// need no masking (overlapped columns are computed twice, identically).
+// Panel j owns the columns [j·nr, min((j+1)·nr, N)). Only N narrower than
+// the last panel leaves zero-padded columns.
 type Packed struct {
 	N, K int
-	w    []float32 // panels × K × nr
+	half bool      // the last panel is nr/2 wide
+	w    []float32 // panel j at j·K·nr, K × width(j) floats
 }
 
 // PackWeights packs w, an N×K row-major matrix (TFLite's [out][kh][kw][in]
@@ -120,20 +123,23 @@ func PackWeights(w []float32, n, k int) *Packed {
 	if n < 0 || k < 0 || len(w) < n*k {
 		panic(fmt.Sprintf("kern: PackWeights: %d weights for %d×%d", len(w), n, k))
 	}
-	p := &Packed{N: n, K: k}
+	p := &Packed{N: n, K: k, half: halfPanel && n%nr != 0 && n%nr <= nr/2}
 	panels := p.panels()
-	p.w = make([]float32, panels*k*nr)
+	if panels == 0 {
+		return p
+	}
+	p.w = make([]float32, (panels-1)*k*nr+k*p.width(panels-1))
 	for j := range panels {
-		dst := p.w[j*k*nr : (j+1)*k*nr]
-		col0 := p.panelCol(j)
-		for i := range nr {
+		dst := p.panel(j)
+		wd, col0 := p.width(j), p.panelCol(j)
+		for i := range wd {
 			row := col0 + i
 			if row >= n {
 				break
 			}
 			src := w[row*k : row*k+k]
 			for kk, v := range src {
-				dst[kk*nr+i] = v
+				dst[kk*wd+i] = v
 			}
 		}
 	}
@@ -143,17 +149,22 @@ func PackWeights(w []float32, n, k int) *Packed {
 // panels is the number of panels.
 func (p *Packed) panels() int { return (p.N + nr - 1) / nr }
 
+// width is the number of columns of panel j.
+func (p *Packed) width(j int) int {
+	if p.half && j == p.panels()-1 {
+		return nr / 2
+	}
+	return nr
+}
+
 // panelCol is the first column held by panel j (see Packed).
 func (p *Packed) panelCol(j int) int {
-	if p.N < nr {
-		return 0
-	}
-	return min(j*nr, p.N-nr)
+	return max(0, min(j*nr, p.N-p.width(j)))
 }
 
 // panel returns the packed weights of panel j.
 func (p *Packed) panel(j int) []float32 {
-	return p.w[j*p.K*nr : (j+1)*p.K*nr]
+	return p.w[j*p.K*nr : j*p.K*nr+p.K*p.width(j)]
 }
 
 // impl selects a kernel family. Tests pass both values to the internal
