@@ -10,6 +10,7 @@ package tflite
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -124,7 +125,7 @@ func clone(m map[string]int) map[string]int {
 	return c
 }
 
-// String summarises counts as "NAME×n, ...", most frequent first.
+// countsString summarises counts as "NAME×n, ...", most frequent first.
 func countsString(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -162,6 +163,7 @@ type Interpreter struct {
 	p       *plan
 	workers []worker
 	pool    *pool
+	cleanup runtime.Cleanup // stops the helpers of an interpreter dropped without Close
 	once    sync.Once
 	closed  bool
 }
@@ -187,6 +189,7 @@ func NewInterpreter(m *Model, opt Options) (*Interpreter, error) {
 	ip.setPlan(p)
 	if t > 1 {
 		ip.pool = newPool(t - 1)
+		ip.cleanup = runtime.AddCleanup(ip, (*pool).close, ip.pool)
 	}
 	return ip, nil
 }
@@ -272,6 +275,7 @@ func (ip *Interpreter) Close() {
 	ip.once.Do(func() {
 		ip.closed = true
 		if ip.pool != nil {
+			ip.cleanup.Stop()
 			ip.pool.close()
 		}
 	})

@@ -5,9 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -296,4 +298,28 @@ func TestClose(t *testing.T) {
 	if err := ip.Invoke(); err != ErrClosed {
 		t.Errorf("Invoke after Close: %v, want ErrClosed", err)
 	}
+}
+
+// TestDroppedInterpreter: helpers of an interpreter that was never closed
+// stop once it is garbage.
+func TestDroppedInterpreter(t *testing.T) {
+	m := loadModel(t, "face_detection_short_range")
+	before := runtime.NumGoroutine()
+	func() {
+		ip, err := NewInterpreter(m, Options{Threads: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ip.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for range 100 {
+		runtime.GC()
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines, %d before the interpreter", runtime.NumGoroutine(), before)
 }
