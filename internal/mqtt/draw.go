@@ -209,10 +209,13 @@ func FrameImage(f frame.Frame) image.Image { return frameImage{f} }
 
 type frameImage struct{ f frame.Frame }
 
+// ColorModel is RGBA.
 func (i frameImage) ColorModel() color.Model { return color.RGBAModel }
 
+// Bounds is the frame.
 func (i frameImage) Bounds() image.Rectangle { return image.Rect(0, 0, i.f.Width, i.f.Height) }
 
+// At reads one packed pixel.
 func (i frameImage) At(x, y int) color.Color {
 	if x < 0 || y < 0 || x >= i.f.Width || y >= i.f.Height {
 		return color.RGBA{}

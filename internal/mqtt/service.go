@@ -182,7 +182,10 @@ type wrapped struct {
 	err error
 }
 
+// Error is the new message.
 func (w wrapped) Error() string { return w.msg }
+
+// Unwrap keeps the cause for errors.Is.
 func (w wrapped) Unwrap() error { return w.err }
 
 // WatchGallery makes the bridge follow every gallery change (from the web
