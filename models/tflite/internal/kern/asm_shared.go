@@ -161,6 +161,15 @@ type dwArgs struct {
 // code as the interior. Untouched BSS, it costs no resident memory.
 var zeroRow [dwZeros]float32
 
+// dwUsePairs reports whether 3×3 runs of this layer take the pixel-pair
+// kernel: for wide pixels (C ≥ dwPairMinC) whose block-outer walk
+// thrashes L1 sets, and for rows too long for the three kernel rows to stay
+// in L1 across the block-outer passes (measured on BlazeFace's and
+// MobileFaceNet's layers; narrower layers run faster block-outer).
+func dwUsePairs(p *DWParams) bool {
+	return p.C >= dwPairMinC || 3*p.W*p.C*4 > 32<<10
+}
+
 // dwZeros is the size of zeroRow, which bounds the input row (W·C floats)
 // and channel count that border pixels of a 3×3 convolution can handle
 // branch-free; larger layers use the tap-list kernel there.
@@ -242,7 +251,7 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 					}
 				}
 				a.in, a.in1, a.in2 = rp[0], rp[1], rp[2]
-				if C < dwPairMinC || n < 2 {
+				if !dwUsePairs(p) || n < 2 {
 					dw3x3Asm(&a)
 					return
 				}
