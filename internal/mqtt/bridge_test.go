@@ -514,6 +514,7 @@ func TestKilledDaemon(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBridgeProcess$")
 	cmd.Env = append(os.Environ(), "FACEGATE_MQTT_HELPER="+br.url())
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +545,7 @@ func TestHelperBridgeProcess(t *testing.T) {
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	select {} // until killed
+	time.Sleep(2 * generous) // until killed; bounded, should the parent vanish
 }
 
 // TestCloseSaysOffline: a clean shutdown publishes offline itself (a

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ func (b *broker) start() {
 	b.t.Helper()
 	b.cmd = exec.Command(mosquittoPath, "-c", b.conf)
 	b.cmd.Stdout, b.cmd.Stderr = os.Stderr, os.Stderr
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no broker outlives a killed test
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatalf("start mosquitto: %v", err)
 	}
