@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // watchTestdata returns ../shared/testdata (or $FACEGATE_TESTDATA).
@@ -79,6 +81,7 @@ func TestWatchNamesEnrolledPerson(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real models and video: skipped in -short mode")
 	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // camera and printer goroutines end with watch
 	td := watchTestdata(t)
 	dir := t.TempDir()
 	if code, _, errs := watchRun(t, "enroll", "--state-dir", dir, "--name", "김민수",
@@ -175,6 +178,7 @@ func TestBenchReports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real models and video: skipped in -short mode")
 	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	td := watchTestdata(t)
 	code, out, errs := watchRun(t, "bench", "--json", "--seconds", "1", "--state-dir", t.TempDir(),
 		"--source", filepath.Join(td, "video", "mark_zuckerberg_640x480_15fps_5s.mjpeg"))
