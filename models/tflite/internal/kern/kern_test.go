@@ -238,6 +238,30 @@ func TestDepthwiseWideRows(t *testing.T) {
 	}
 }
 
+// TestDepthwiseGlobal covers MobileFaceNet's global depthwise layer shape
+// (7×7 VALID to one pixel) with a channel count that exercises both the
+// 8-block groups and single blocks of the tap-list kernel.
+func TestDepthwiseGlobal(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, act := range acts {
+		p := &DWParams{H: 7, W: 7, C: 84, KH: 7, KW: 7, SH: 1, SW: 1, OH: 1, OW: 1}
+		in := randSlice(r, p.H*p.W*p.C)
+		w := randSlice(r, 49*p.C)
+		ep := epCase(r, act, true, true, p.C, p.C)
+		want := make([]float32, p.C)
+		depthwiseRef(want, in, w, p, ep, 0, 1)
+		scale := make([]float32, p.C)
+		depthwiseRef(scale, absSlice(in), absSlice(w), p, bound(ep), 0, 1)
+		for _, im := range impls() {
+			t.Run(fmt.Sprintf("%v/act%d", im, act), func(t *testing.T) {
+				got := make([]float32, p.C)
+				depthwise(im, got, in, w, p, ep, 0, 1)
+				compare(t, got, want, scale)
+			})
+		}
+	}
+}
+
 func TestBadArgumentsPanic(t *testing.T) {
 	p := PackWeights(make([]float32, 6), 2, 3)
 	for name, f := range map[string]func(){
