@@ -273,6 +273,8 @@ class Peer {
       this.pc.ontrack = null;
       this.pc.close();
       this.pc = null;
+      // A frozen live picture would look like a quiet door: show none.
+      if (this.kind === 'live') this.video.srcObject = null;
     }
     this.source = '';
     delete this.overlay.frameEl.dataset.source;
@@ -314,8 +316,19 @@ class Views {
       o.live.button.hidden = true;
       o.video.play().catch(() => { o.live.button.hidden = false; });
     });
-    o.video.addEventListener('playing', () => { this.livePlays = true; o.live.button.hidden = true; });
-    o.video.addEventListener('emptied', () => { this.livePlays = false; });
+    // The live video shows once it plays; until then the page's snapshot
+    // of the device camera stays.
+    o.video.addEventListener('playing', () => {
+      this.livePlays = true;
+      o.live.button.hidden = true;
+      o.video.hidden = false;
+      o.overlay.hidden = false;
+    });
+    o.video.addEventListener('emptied', () => {
+      this.livePlays = false;
+      o.video.hidden = true;
+      o.overlay.hidden = true;
+    });
     for (const [which, el] of [['mine', o.mine.tile], ['device', o.live.tile]]) {
       el.addEventListener('click', () => this.select(which));
     }
@@ -440,8 +453,8 @@ class Views {
     this.livePlays = false;
     this.o.video.srcObject = null;
     this.liveCamera = want;
-    this.o.video.hidden = !want;
-    this.o.overlay.hidden = !want;
+    this.o.video.hidden = true;
+    this.o.overlay.hidden = true;
     if (!want) return;
     this.live = new Peer({
       kind: 'live', camera: want, video: this.o.video, overlay: this.liveOverlay,
