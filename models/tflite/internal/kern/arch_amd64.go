@@ -48,5 +48,8 @@ func dw3x3PtrAsm(a *dwArgs)
 // strided walk thrashes L1 sets once a pixel spans several cache lines.
 const dwPairMinC = 64
 
+// dwHavePairs: dw3x3PairAsm exists here.
+const dwHavePairs = true
+
 //go:noescape
 func dw3x3PairAsm(a *dwArgs)

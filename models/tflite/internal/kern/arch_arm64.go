@@ -41,8 +41,10 @@ func dwTapsAsm(a *dwArgs)
 //go:noescape
 func dw3x3PtrAsm(a *dwArgs)
 
-// dwPairMinC: arm64 has no pixel-pair depthwise kernel; every run takes
-// dw3x3Asm.
-const dwPairMinC = 1 << 30
+// arm64 has no pixel-pair depthwise kernel; every run takes dw3x3Asm.
+const (
+	dwPairMinC  = 1 << 30
+	dwHavePairs = false
+)
 
 func dw3x3PairAsm(a *dwArgs) { panic("kern: no pixel-pair kernel on arm64") }
