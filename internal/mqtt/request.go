@@ -340,6 +340,9 @@ func strictJSON(payload []byte, v *requestBody) error {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
+			if typeErr.Field == "" {
+				return fmt.Errorf("the request must be a JSON object, not a JSON %s", typeErr.Value)
+			}
 			return fmt.Errorf("field %q must be a %s, not a JSON %s", typeErr.Field, kindOf(typeErr.Type.String()), typeErr.Value)
 		}
 		return fmt.Errorf("malformed JSON: %v", err)
