@@ -173,3 +173,17 @@ func (m *Mailbox) DecodeTime() time.Duration {
 	defer m.mu.Unlock()
 	return m.lastDecode
 }
+
+// OpenOnce returns an OpenFunc that hands out src once, for sources that
+// cannot be reopened (a browser camera's peer connection). Later calls
+// fail with ErrClosed, so run such a source with Tuning.ExitOnEOF and end
+// it with the runner's context or io.EOF.
+func OpenOnce(src Source) OpenFunc {
+	var used atomic.Bool
+	return func(context.Context) (Source, error) {
+		if used.Swap(true) {
+			return nil, ErrClosed
+		}
+		return src, nil
+	}
+}

@@ -253,3 +253,23 @@ func TestMailboxAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per frame", a)
 	}
 }
+
+func TestOpenOnceRunsToTheEnd(t *testing.T) {
+	var clock atomic.Uint64
+	src := newFakeSource(&clock, 12, io.EOF)
+	sc := during(0, 0)
+	r, err := NewRunner(Config{Open: OpenOnce(src), Detector: &fakeDetector{sc}, Embedder: &fakeEmbedder{scene: sc},
+		Matcher: newFakeGallery(), Tuning: Tuning{ExitOnEOF: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Frames != 12 || st.Opens != 1 || src.closed.Load() != 1 {
+		t.Errorf("stats %+v, closed %d", st, src.closed.Load())
+	}
+	if _, err := OpenOnce(src)(context.Background()); err != nil {
+		t.Errorf("a fresh OpenOnce failed: %v", err)
+	}
+}
