@@ -182,6 +182,132 @@ TEXT ·dwTapsAsm(SB), NOSPLIT, $0-8
 tpixel:
 	MOVD $0, R14
 tblock:
+	// Eight blocks (32 channels) at a time while they last: eight
+	// accumulators per tap keep loads in flight and read each cache line
+	// once per pass (taps lie C·4 bytes apart, so lines revisited block by
+	// block tend to be evicted in between, all the more with a 2-way L1).
+	MOVD A_CB(R0), R15
+	LSL $4, R15, R15
+	SUB R14, R15, R15
+	CMP $128, R15
+	BLT tsingle
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	MOVD A_TAPS(R0), R8
+	MOVD A_NTAPS(R0), R9
+	MOVD A_W(R0), R10
+	ADD R14, R10, R10
+	ADD R14, R1, R12
+gtap:
+	LDP.P 16(R8), (R21, R22)
+	ADD R21, R12, R23
+	ADD R22, R10, R24
+	VLD1.P 64(R23), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R23), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P 64(R24), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1 (R24), [V28.S4, V29.S4, V30.S4, V31.S4]
+	VFMLA V24.S4, V16.S4, V0.S4
+	VFMLA V25.S4, V17.S4, V1.S4
+	VFMLA V26.S4, V18.S4, V2.S4
+	VFMLA V27.S4, V19.S4, V3.S4
+	VFMLA V28.S4, V20.S4, V4.S4
+	VFMLA V29.S4, V21.S4, V5.S4
+	VFMLA V30.S4, V22.S4, V6.S4
+	VFMLA V31.S4, V23.S4, V7.S4
+	SUBS $1, R9, R9
+	BNE gtap
+
+	MOVD A_BIAS(R0), R15
+	CBZ R15, gnobias
+	ADD R14, R15, R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+	FADD4(4, 4, 20)
+	FADD4(5, 5, 21)
+	FADD4(6, 6, 22)
+	FADD4(7, 7, 23)
+gnobias:
+	CBZ R3, gnores
+	ADD R14, R3, R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+	FADD4(4, 4, 20)
+	FADD4(5, 5, 21)
+	FADD4(6, 6, 22)
+	FADD4(7, 7, 23)
+gnores:
+	FMAX4(0, 0, 15)
+	FMIN4(0, 0, 14)
+	FMAX4(1, 1, 15)
+	FMIN4(1, 1, 14)
+	FMAX4(2, 2, 15)
+	FMIN4(2, 2, 14)
+	FMAX4(3, 3, 15)
+	FMIN4(3, 3, 14)
+	FMAX4(4, 4, 15)
+	FMIN4(4, 4, 14)
+	FMAX4(5, 5, 15)
+	FMIN4(5, 5, 14)
+	FMAX4(6, 6, 15)
+	FMIN4(6, 6, 14)
+	FMAX4(7, 7, 15)
+	FMIN4(7, 7, 14)
+	MOVD A_FLAGS(R0), R15
+	CMP $12, R15
+	BLT gstore
+	MOVD A_ALPHA(R0), R15
+	ADD R14, R15, R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VEOR V24.B16, V24.B16, V24.B16
+	FMIN4(25, 0, 24)
+	FMAX4(0, 0, 24)
+	VFMLA V16.S4, V25.S4, V0.S4
+	FMIN4(25, 1, 24)
+	FMAX4(1, 1, 24)
+	VFMLA V17.S4, V25.S4, V1.S4
+	FMIN4(25, 2, 24)
+	FMAX4(2, 2, 24)
+	VFMLA V18.S4, V25.S4, V2.S4
+	FMIN4(25, 3, 24)
+	FMAX4(3, 3, 24)
+	VFMLA V19.S4, V25.S4, V3.S4
+	FMIN4(25, 4, 24)
+	FMAX4(4, 4, 24)
+	VFMLA V20.S4, V25.S4, V4.S4
+	FMIN4(25, 5, 24)
+	FMAX4(5, 5, 24)
+	VFMLA V21.S4, V25.S4, V5.S4
+	FMIN4(25, 6, 24)
+	FMAX4(6, 6, 24)
+	VFMLA V22.S4, V25.S4, V6.S4
+	FMIN4(25, 7, 24)
+	FMAX4(7, 7, 24)
+	VFMLA V23.S4, V25.S4, V7.S4
+gstore:
+	ADD R14, R2, R15
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R15)
+	ADD $128, R14, R14
+	B tblock
+
+tsingle:
+	CMP $0, R15
+	BLE tnext
 	EPILOAD
 	VEOR V9.B16, V9.B16, V9.B16
 	MOVD A_TAPS(R0), R8
@@ -206,11 +332,9 @@ ttap:
 	ADD R14, R2, R15
 	VST1 [V9.S4], (R15)
 	ADD $16, R14, R14
-	MOVD A_CB(R0), R15
-	LSL $4, R15, R15
-	CMP R15, R14
-	BLT tblock
+	B tblock
 
+tnext:
 	MOVD A_PIX(R0), R15
 	ADD R15, R1, R1
 	ADD R11, R2, R2
