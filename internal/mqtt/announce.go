@@ -56,6 +56,7 @@ func (b *Bridge) PeopleChanged() {
 type announceState struct {
 	people   []Person
 	presence map[string]presenceJSON // person id → state on <base>/person/<id>
+	deleted  map[string]bool         // people deleted while running: late presence updates are ignored
 	snapshot []byte
 	painter  *painter
 }
@@ -66,6 +67,7 @@ func (b *Bridge) announcer(ctx context.Context, people []Person) {
 	st := &announceState{
 		people:   people,
 		presence: map[string]presenceJSON{},
+		deleted:  map[string]bool{},
 		painter:  newPainter(b.opts.FontPath, b.log),
 	}
 	for {
@@ -135,6 +137,7 @@ func (b *Bridge) reloadPeople(ctx context.Context, st *announceState) {
 	for _, p := range st.people {
 		if !now[p.ID] && validID(p.ID) {
 			delete(st.presence, p.ID)
+			st.deleted[p.ID] = true
 			b.send(ctx, b.t.person(p.ID), nil, true) // an empty retained message deletes it
 		}
 	}
@@ -239,6 +242,9 @@ func (b *Bridge) announcePresence(ctx context.Context, st *announceState, p Pres
 	if !validID(p.PersonID) {
 		b.log.Warn("mqtt: presence for a person id unusable in a topic", "person_id", p.PersonID)
 		return
+	}
+	if st.deleted[p.PersonID] {
+		return // the pipeline's presence tracker may still expire a deleted person
 	}
 	if p.State != Home && p.State != Away {
 		b.log.Warn("mqtt: unknown presence state", "state", p.State)

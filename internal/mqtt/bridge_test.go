@@ -166,7 +166,7 @@ func TestDeleteByMQTT(t *testing.T) {
 	w := newWatcher(t, br.url())
 	g := &fakeGallery{}
 	a, b := g.add("김민수"), g.add("Jane")
-	startBridge(t, br.url(), g)
+	bridge := startBridge(t, br.url(), g)
 	w.waitOnline()
 	waitFor(t, w.discovery, "discovery with both people", func(m paho.Message) bool {
 		ids := strings.Join(componentIDs(m.Payload()), ",")
@@ -198,6 +198,18 @@ func TestDeleteByMQTT(t *testing.T) {
 		return !strings.Contains(ids, "person_"+a.ID) && strings.Contains(ids, "person_"+b.ID)
 	})
 	waitFor(t, presence, "retained presence cleared", func(m paho.Message) bool { return len(m.Payload()) == 0 })
+
+	// The pipeline may still report the deleted person (its presence
+	// tracker expires them later): that must not bring the topic back.
+	other := w.sub(w.base + "/person/" + b.ID)
+	bridge.SetPresence(Presence{PersonID: a.ID, Name: "김민수", State: Away})
+	bridge.SetPresence(Presence{PersonID: b.ID, Name: "Jane", State: Home})
+	waitFor(t, other, "the other person's update", func(m paho.Message) bool { return strings.Contains(string(m.Payload()), `"home"`) })
+	select {
+	case m := <-presence:
+		t.Fatalf("deleted person's presence published again: %q", m.Payload())
+	default:
+	}
 
 	// And the retained discovery a restarted Home Assistant reads has no trace of it.
 	late := newTestClient(t, br.url())
