@@ -53,3 +53,10 @@ const dwHavePairs = true
 
 //go:noescape
 func dw3x3PairAsm(a *dwArgs)
+
+// dwHaveNarrow: layers of 4 to 7 channels (full-range BlazeFace has a
+// 4-channel one) run dwTaps4Asm, an xmm tap-list kernel, not the Go path.
+const dwHaveNarrow = true
+
+//go:noescape
+func dwTaps4Asm(a *dwArgs)

@@ -48,3 +48,8 @@ const (
 )
 
 func dw3x3PairAsm(a *dwArgs) { panic("kern: no pixel-pair kernel on arm64") }
+
+// dwHaveNarrow: the NEON block is already 4 channels wide.
+const dwHaveNarrow = false
+
+func dwTaps4Asm(a *dwArgs) { panic("kern: no narrow tap kernel on arm64") }

@@ -185,12 +185,19 @@ const maxTaps = 64
 // why out must not overlap in or the residual.
 func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int) bool {
 	C := p.C
-	if C < dwBlock || p.KH*p.KW > maxTaps {
+	if p.KH*p.KW > maxTaps {
 		return false
 	}
-	dwChannels(out, in, w, p, ep, oy0, oy1, 0, C/dwBlock)
-	if C%dwBlock != 0 {
-		dwChannels(out, in, w, p, ep, oy0, oy1, C-dwBlock, 1)
+	bw := dwBlock
+	if C < dwBlock {
+		if !dwHaveNarrow || C < 4 {
+			return false
+		}
+		bw = 4 // 4 to 7 channels on amd64: the xmm tap-list kernel
+	}
+	dwChannels(out, in, w, p, ep, oy0, oy1, 0, C/bw, bw)
+	if C%bw != 0 {
+		dwChannels(out, in, w, p, ep, oy0, oy1, C-bw, 1, bw)
 	}
 	return true
 }
@@ -199,7 +206,8 @@ func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int)
 // Each row is cut into a left border, an interior run whose taps are all in
 // bounds and a right border; a 3×3 interior with all rows in bounds takes
 // the unrolled kernel, everything else the tap-list kernel.
-func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb int) {
+func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb, bw int) {
+	narrow := bw != dwBlock // only the narrow tap-list kernel runs
 	C := p.C
 	var (
 		taps [maxTaps][2]int
@@ -240,7 +248,7 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 				a.res = unsafe.Pointer(&ep.Residual[o])
 			}
 			a.n = n
-			if p.KH == 3 && p.KW == 3 && kx1-kx0 == 3 && ky1 > ky0 &&
+			if !narrow && p.KH == 3 && p.KW == 3 && kx1-kx0 == 3 && ky1 > ky0 &&
 				(ky1-ky0 == 3 || (n-1)*p.SW*C+2*C+c0+dwBlock*cb <= dwZeros) {
 				// All columns in bounds: rows outside the input read zeroRow.
 				var rp [3]unsafe.Pointer
@@ -276,7 +284,7 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 				dw3x3PtrAsm(&a)
 				return
 			}
-			if p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros {
+			if !narrow && p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros {
 				// Border pixels: taps outside the input read zeros.
 				for x := range n {
 					ixx := ix0 + x*p.SW
@@ -308,7 +316,7 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 			}
 			if nt == 0 { // no tap in bounds: the epilogue of zero
 				for x := range n {
-					acc := out[o+x*C : o+x*C+dwBlock*cb]
+					acc := out[o+x*C : o+x*C+bw*cb]
 					clear(acc)
 					dwEpilogue(acc, ep, o+x*C, c0)
 				}
@@ -317,6 +325,10 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 			a.in = unsafe.Pointer(&in[c0])
 			a.taps = unsafe.Pointer(&taps[0])
 			a.ntaps = nt
+			if narrow {
+				dwTaps4Asm(&a)
+				return
+			}
 			dwTapsAsm(&a)
 		}
 		for ox := 0; ox < oxa; ox++ {

@@ -628,3 +628,91 @@ qstore:
 	JNZ  qpair
 	VZEROUPPER
 	RET
+
+// func dwTaps4Asm(a *dwArgs)
+//
+// The tap-list kernel for layers of 4 to 7 channels: blocks of 4 channels
+// in xmm registers (A_CB counts 4-channel blocks), otherwise as the
+// single-block path of dwTapsAsm.
+TEXT ·dwTaps4Asm(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	MOVQ A_C4(DI), R11
+
+	MOVQ A_FLAGS(DI), AX
+	SHRQ $2, AX
+	MOVL $0xff800000, BX
+	MOVL $0x7f800000, CX
+	CMPQ AX, $1
+	JLT  nclamps
+	CMPQ AX, $3
+	JEQ  nclamps
+	MOVL $0, BX
+	CMPQ AX, $2
+	JNE  nclamps
+	MOVL $0x40c00000, CX
+nclamps:
+	MOVQ BX, X15
+	VBROADCASTSS X15, X15
+	MOVQ CX, X14
+	VBROADCASTSS X14, X14
+
+	MOVQ A_IN(DI), SI
+	MOVQ A_OUT(DI), DX
+	MOVQ A_RES(DI), R13
+	MOVQ A_N(DI), CX
+
+npixel:
+	XORQ R14, R14
+nblock:
+	VXORPS X12, X12, X12
+	MOVQ A_BIAS(DI), AX
+	TESTQ AX, AX
+	JZ   2(PC)
+	VMOVUPS (AX)(R14*1), X12
+	VXORPS X9, X9, X9
+	MOVQ A_TAPS(DI), R8
+	MOVQ A_NTAPS(DI), R9
+	MOVQ A_W(DI), R10
+	ADDQ R14, R10
+	LEAQ (SI)(R14*1), R12
+ntap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	VMOVUPS (R10)(BX*1), X0
+	VFMADD231PS (R12)(AX*1), X0, X9
+	ADDQ $16, R8
+	DECQ R9
+	JNZ  ntap
+
+	VADDPS X12, X9, X9
+	TESTQ R13, R13
+	JZ   nnores
+	VADDPS (R13)(R14*1), X9, X9
+nnores:
+	VMAXPS X15, X9, X9
+	VMINPS X14, X9, X9
+	MOVQ A_FLAGS(DI), AX
+	CMPQ AX, $12
+	JL   nstore
+	MOVQ A_ALPHA(DI), AX
+	VXORPS X10, X10, X10
+	VMINPS X10, X9, X11
+	VMAXPS X10, X9, X9
+	VFMADD231PS (AX)(R14*1), X11, X9
+nstore:
+	VMOVUPS X9, (DX)(R14*1)
+	ADDQ $16, R14
+	MOVQ A_CB(DI), AX
+	SHLQ $4, AX
+	CMPQ R14, AX
+	JL   nblock
+
+	ADDQ A_PIX(DI), SI
+	ADDQ R11, DX
+	TESTQ R13, R13
+	JZ   2(PC)
+	ADDQ R11, R13
+	DECQ CX
+	JNZ  npixel
+	VZEROUPPER
+	RET

@@ -167,8 +167,8 @@ func TestDepthwiseMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	type conv struct{ k, s, pad int }
 	convs := []conv{{3, 1, 1}, {3, 2, 0}, {3, 2, 1}, {3, 1, 0}, {5, 1, 2}, {7, 1, 0}, {2, 2, 0}}
-	chans := []int{1, 3, 8, 12, 16, 24, 28, 36, 64, 72, 132}
-	for i := 0; i < 90; i++ {
+	chans := []int{1, 3, 4, 5, 7, 8, 12, 16, 24, 28, 36, 64, 72, 132}
+	for i := 0; i < 120; i++ {
 		cv := convs[i%len(convs)]
 		C := chans[r.IntN(len(chans))]
 		H, W := 1+r.IntN(11), 1+r.IntN(11)
