@@ -106,8 +106,13 @@ func (s *gemmStep) copyOut(tmp []float32, m0, m1 int) {
 // contiguous run of the input.
 func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 	c, k := s.c, s.k
-	rowW := s.kw * c
 	perImg := s.oh * s.ow
+	// Output columns [xa, xb) have every kernel column inside the input.
+	xa := (s.padL + s.sw - 1) / s.sw
+	xb := 0
+	if r := s.w - s.kw + s.padL; r >= 0 {
+		xb = r/s.sw + 1
+	}
 	for m := m0; m < m1; {
 		img := m / perImg
 		r := m - img*perImg
@@ -115,36 +120,63 @@ func (s *gemmStep) im2col(col []float32, m0, m1 int) {
 		ox1 := min(s.ow, ox0+m1-m)
 		base := s.in[img*s.h*s.w*c : (img+1)*s.h*s.w*c]
 		iy0 := oy*s.sh - s.padT
-		rowsIn := iy0 >= 0 && iy0+s.kh <= s.h
-		j := (m - m0) * k
-		for ox := ox0; ox < ox1; ox++ {
-			row := col[j : j+k]
-			j += k
-			ix0 := ox*s.sw - s.padL
-			if !rowsIn || ix0 < 0 || ix0+s.kw > s.w {
-				s.im2colEdge(row, base, ix0, iy0)
-				continue
-			}
-			o := (iy0*s.w + ix0) * c
-			switch rowW {
-			case 9: // 3×3 over RGB
-				for ky := range s.kh {
-					*(*[9]float32)(row[ky*9:]) = *(*[9]float32)(base[o:])
-					o += s.w * c
-				}
-			case 15: // 5×5 over RGB
-				for ky := range s.kh {
-					*(*[15]float32)(row[ky*15:]) = *(*[15]float32)(base[o:])
-					o += s.w * c
-				}
-			default:
-				for ky := range s.kh {
-					copyShort(row[ky*rowW:(ky+1)*rowW], base[o:o+rowW])
-					o += s.w * c
-				}
+		a, b := ox0, ox0 // interior run [a, b)
+		if iy0 >= 0 && iy0+s.kh <= s.h {
+			a, b = min(max(xa, ox0), ox1), max(min(xb, ox1), ox0)
+			if a > b {
+				a, b = ox0, ox0
 			}
 		}
+		j := (m - m0) * k
+		for ox := ox0; ox < a; ox++ {
+			s.im2colEdge(col[j:j+k], base, ox*s.sw-s.padL, iy0)
+			j += k
+		}
+		if a < b {
+			s.im2colRun(col[j:j+(b-a)*k], base, (iy0*s.w+a*s.sw-s.padL)*c, b-a)
+			j += (b - a) * k
+		}
+		for ox := max(b, a); ox < ox1; ox++ {
+			s.im2colEdge(col[j:j+k], base, ox*s.sw-s.padL, iy0)
+			j += k
+		}
 		m += ox1 - ox0
+	}
+}
+
+// im2colRun writes n interior patches starting at input offset o.
+func (s *gemmStep) im2colRun(dst, base []float32, o, n int) {
+	c, k := s.c, s.k
+	rowW, step, ws := s.kw*c, s.sw*c, s.w*c
+	switch {
+	case rowW == 9 && s.kh == 3: // 3×3 over RGB
+		for i := range n {
+			d := dst[i*k : i*k+27]
+			*(*[9]float32)(d[0:]) = *(*[9]float32)(base[o:])
+			*(*[9]float32)(d[9:]) = *(*[9]float32)(base[o+ws:])
+			*(*[9]float32)(d[18:]) = *(*[9]float32)(base[o+2*ws:])
+			o += step
+		}
+	case rowW == 15 && s.kh == 5: // 5×5 over RGB
+		for i := range n {
+			d := dst[i*k : i*k+75]
+			*(*[15]float32)(d[0:]) = *(*[15]float32)(base[o:])
+			*(*[15]float32)(d[15:]) = *(*[15]float32)(base[o+ws:])
+			*(*[15]float32)(d[30:]) = *(*[15]float32)(base[o+2*ws:])
+			*(*[15]float32)(d[45:]) = *(*[15]float32)(base[o+3*ws:])
+			*(*[15]float32)(d[60:]) = *(*[15]float32)(base[o+4*ws:])
+			o += step
+		}
+	default:
+		for i := range n {
+			row := dst[i*k : (i+1)*k]
+			oo := o
+			for ky := range s.kh {
+				copyShort(row[ky*rowW:(ky+1)*rowW], base[oo:oo+rowW])
+				oo += ws
+			}
+			o += step
+		}
 	}
 }
 
