@@ -5,8 +5,8 @@
 // snapshot, and turns stable tracks into debounced events. Events and
 // per-frame results fan out through hubs that never wait for subscribers.
 //
-// It builds with CGO_ENABLED=0 and imports only pipeline/frame and
-// models; cameras and adapters plug in through the
+// It builds with CGO_ENABLED=0 and imports only pipeline/frame,
+// pipeline/gallery and models; cameras and adapters plug in through the
 // small interfaces declared here.
 package pipeline
 
