@@ -76,26 +76,25 @@ func Build(d Data, model string, p Policy) *Snapshot {
 	}
 	// Group samples by person so each person's vectors are adjacent
 	// (centroids in one pass, and a cache-friendly walk).
-	idx := make([]int, 0, len(d.Samples))
+	type ref struct{ sample, person int }
+	refs := make([]ref, 0, len(d.Samples))
 	for i, sm := range d.Samples {
-		if _, ok := s.byID[sm.PersonID]; !ok {
+		pi, ok := s.byID[sm.PersonID]
+		if !ok {
 			continue
 		}
 		if !usable(sm.Embedding) {
 			s.stats.OtherModel++
 			continue
 		}
-		idx = append(idx, i)
+		refs = append(refs, ref{i, pi})
 	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		return s.byID[d.Samples[idx[a]].PersonID] < s.byID[d.Samples[idx[b]].PersonID]
-	})
-	s.vecs = make([]float32, 0, len(idx)*dim)
-	s.owner = make([]int32, 0, len(idx))
-	for _, i := range idx {
-		sm := d.Samples[i]
-		s.vecs = append(s.vecs, sm.Embedding.Vector...)
-		s.owner = append(s.owner, int32(s.byID[sm.PersonID]))
+	sort.SliceStable(refs, func(a, b int) bool { return refs[a].person < refs[b].person })
+	s.vecs = make([]float32, len(refs)*dim)
+	s.owner = make([]int32, len(refs))
+	for k, rf := range refs {
+		copy(s.vecs[k*dim:(k+1)*dim], d.Samples[rf.sample].Embedding.Vector)
+		s.owner[k] = int32(rf.person)
 	}
 	s.buildCentroids()
 	for _, ig := range d.Ignored {
@@ -115,12 +114,21 @@ func Build(d Data, model string, p Policy) *Snapshot {
 
 func (s *Snapshot) buildCentroids() {
 	dim := s.dim
+	people := 0
+	for i, o := range s.owner {
+		if i == 0 || o != s.owner[i-1] {
+			people++
+		}
+	}
+	s.cents = make([]float32, 0, people*dim)
+	s.centOwn = make([]int32, 0, people)
 	for start := 0; start < len(s.owner); {
 		end := start
 		for end < len(s.owner) && s.owner[end] == s.owner[start] {
 			end++
 		}
-		c := make([]float32, dim)
+		s.cents = s.cents[:len(s.cents)+dim]
+		c := s.cents[len(s.cents)-dim:]
 		for k := start; k < end; k++ {
 			v := s.vecs[k*dim : (k+1)*dim]
 			for j := range c {
@@ -137,7 +145,6 @@ func (s *Snapshot) buildCentroids() {
 				c[j] *= inv
 			}
 		}
-		s.cents = append(s.cents, c...)
 		s.centOwn = append(s.centOwn, s.owner[start])
 		start = end
 	}
