@@ -519,38 +519,61 @@ type resizeStep struct {
 
 func (s *resizeStep) units() int { return len(s.out) / (s.ow * s.c) }
 
-func (s *resizeStep) run(_ *worker, lo, hi int) {
-	c := s.c
+func (s *resizeStep) run(w *worker, lo, hi int) {
+	rowLen := s.ow * s.c
+	// Two input rows interpolated along x, reused by the output rows that
+	// blend them (each input row serves about two rows when upsampling 2×).
+	buf := w.tmp[:2*rowLen]
+	key := [2]int{-1, -1}
+	row := func(k, keep int) []float32 {
+		for i := range 2 {
+			if key[i] == k {
+				return buf[i*rowLen : (i+1)*rowLen]
+			}
+		}
+		i := 0
+		if key[0] == keep {
+			i = 1
+		}
+		key[i] = k
+		h := buf[i*rowLen : (i+1)*rowLen]
+		s.lerpRow(h, s.in[k*s.w*s.c:(k+1)*s.w*s.c])
+		return h
+	}
 	for u := lo; u < hi; u++ {
 		n, oy := u/s.oh, u%s.oh
-		img := s.in[n*s.h*s.w*c : (n+1)*s.h*s.w*c]
-		r0 := img[s.y0[oy]*s.w*c : (s.y0[oy]+1)*s.w*c]
-		r1 := img[s.y1[oy]*s.w*c : (s.y1[oy]+1)*s.w*c]
+		k0, k1 := n*s.h+s.y0[oy], n*s.h+s.y1[oy]
+		t := row(k0, k1)
+		b := row(k1, k0)
 		dy := s.fy[oy]
-		for ox := range s.ow {
-			dx := s.fx[ox]
-			a := r0[s.x0[ox]*c : (s.x0[ox]+1)*c]
-			b := r0[s.x1[ox]*c : (s.x1[ox]+1)*c]
-			cc := r1[s.x0[ox]*c : (s.x0[ox]+1)*c]
-			d := r1[s.x1[ox]*c : (s.x1[ox]+1)*c]
-			o := s.out[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
-			a, b, cc, d = a[:len(o)], b[:len(o)], cc[:len(o)], d[:len(o)]
-			if s.res != nil {
-				r := s.res[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
-				r = r[:len(o)]
-				for i := range o {
-					top := a[i] + (b[i]-a[i])*dx
-					bot := cc[i] + (d[i]-cc[i])*dx
-					o[i] = top + (bot-top)*dy + r[i]
-				}
-			} else {
-				for i := range o {
-					top := a[i] + (b[i]-a[i])*dx
-					bot := cc[i] + (d[i]-cc[i])*dx
-					o[i] = top + (bot-top)*dy
-				}
+		o := s.out[u*rowLen : (u+1)*rowLen]
+		t, b = t[:len(o)], b[:len(o)]
+		if s.res != nil {
+			r := s.res[u*rowLen : (u+1)*rowLen]
+			r = r[:len(o)]
+			for i := range o {
+				o[i] = t[i] + (b[i]-t[i])*dy + r[i]
 			}
-			activate(o, s.act)
+		} else {
+			for i := range o {
+				o[i] = t[i] + (b[i]-t[i])*dy
+			}
+		}
+		activate(o, s.act)
+	}
+}
+
+// lerpRow interpolates one input row along x into h (ow×c).
+func (s *resizeStep) lerpRow(h, in []float32) {
+	c := s.c
+	for ox := range s.ow {
+		dx := s.fx[ox]
+		a := in[s.x0[ox]*c : (s.x0[ox]+1)*c]
+		b := in[s.x1[ox]*c : (s.x1[ox]+1)*c]
+		o := h[ox*c : (ox+1)*c]
+		a, b = a[:len(o)], b[:len(o)]
+		for i := range o {
+			o[i] = a[i] + (b[i]-a[i])*dx
 		}
 	}
 }

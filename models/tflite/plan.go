@@ -303,6 +303,7 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 			res: ep.Residual, act: n.act}
 		s.y0, s.y1, s.fy = bilinearAxis(xs[1], os[1], n.align, n.halfPixel)
 		s.x0, s.x1, s.fx = bilinearAxis(xs[2], os[2], n.align, n.halfPixel)
+		p.tmp = max(p.tmp, 2*os[2]*os[3])
 		pl.s, work = s, int64(len(out))*4
 	case kDepthToSpace:
 		pl.s, work = &d2sStep{in: x, out: out, h: xs[1], w: xs[2], c: xs[3], b: n.block}, int64(len(out))

@@ -147,17 +147,21 @@ func TestPoolStep(t *testing.T) {
 	}
 }
 
-// TestResizeStep checks bilinear resizing against TFLite's formula.
+// TestResizeStep checks bilinear resizing (two images, split ranges, a
+// residual) against TFLite's formula.
 func TestResizeStep(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	h, w, c := 3, 4, 2
-	x := randSlice(rng, h*w*c)
+	nb, h, w, c := 2, 3, 4, 2
+	x := randSlice(rng, nb*h*w*c)
 	for _, mode := range []struct{ align, half bool }{{false, false}, {true, false}, {false, true}} {
 		oh, ow := 7, 9
-		s := &resizeStep{in: x, out: make([]float32, oh*ow*c), h: h, w: w, c: c, oh: oh, ow: ow}
+		res := randSlice(rng, nb*oh*ow*c)
+		s := &resizeStep{in: x, out: make([]float32, nb*oh*ow*c), res: res, h: h, w: w, c: c, oh: oh, ow: ow}
 		s.y0, s.y1, s.fy = bilinearAxis(h, oh, mode.align, mode.half)
 		s.x0, s.x1, s.fx = bilinearAxis(w, ow, mode.align, mode.half)
-		s.run(nil, 0, s.units())
+		wk := &worker{tmp: make([]float32, 2*ow*c)}
+		s.run(wk, 0, 5)
+		s.run(wk, 5, s.units())
 		src := func(o, in, out int) (float64, int, int) {
 			scale := float64(in) / float64(out)
 			if mode.align {
@@ -172,14 +176,17 @@ func TestResizeStep(t *testing.T) {
 			return v - float64(lo), lo, hi
 		}
 		want := make([]float32, len(s.out))
-		for oy := range oh {
-			dy, y0, y1 := src(oy, h, oh)
-			for ox := range ow {
-				dx, x0, x1 := src(ox, w, ow)
-				for k := range c {
-					at := func(yy, xx int) float64 { return float64(x[(yy*w+xx)*c+k]) }
-					want[(oy*ow+ox)*c+k] = float32(at(y0, x0)*(1-dy)*(1-dx) + at(y1, x0)*dy*(1-dx) +
-						at(y0, x1)*(1-dy)*dx + at(y1, x1)*dy*dx)
+		for n := range nb {
+			for oy := range oh {
+				dy, y0, y1 := src(oy, h, oh)
+				for ox := range ow {
+					dx, x0, x1 := src(ox, w, ow)
+					for k := range c {
+						at := func(yy, xx int) float64 { return float64(x[((n*h+yy)*w+xx)*c+k]) }
+						i := ((n*oh+oy)*ow+ox)*c + k
+						want[i] = float32(at(y0, x0)*(1-dy)*(1-dx)+at(y1, x0)*dy*(1-dx)+
+							at(y0, x1)*(1-dy)*dx+at(y1, x1)*dy*dx) + res[i]
+					}
 				}
 			}
 		}
