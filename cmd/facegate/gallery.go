@@ -57,9 +57,19 @@ func usageError(s stdio, name, msg string) error {
 	return errUsage
 }
 
+// errNoGallery: a command that reads the gallery found no store.
+var errNoGallery = errors.New("no gallery here yet: enroll someone first (or pass --state-dir)")
+
 // openGallery opens the store and a gallery service on it; with vision it
-// also loads the face models.
-func openGallery(stateDir string, v *visionFlags) (*store.Store, *gallery.Service, func(), error) {
+// also loads the face models. Only enroll (create) makes a new store; the
+// other commands fail with errNoGallery rather than leave an empty one
+// behind in whatever directory they were run from.
+func openGallery(stateDir string, v *visionFlags, create bool) (*store.Store, *gallery.Service, func(), error) {
+	if !create {
+		if _, err := os.Stat(filepath.Join(stateDir, store.FileName)); errors.Is(err, os.ErrNotExist) {
+			return nil, nil, nil, fmt.Errorf("%s: %w", stateDir, errNoGallery)
+		}
+	}
 	st, err := store.OpenDir(stateDir, store.Options{})
 	if err != nil {
 		return nil, nil, nil, err
@@ -132,11 +142,12 @@ func checkVision(s stdio, name string, v visionFlags) error {
 func runEnroll(ctx context.Context, s stdio, args []string) error {
 	var v visionFlags
 	var name string
-	var largest bool
+	var largest, onlyNew bool
 	dir, files, err := galleryFlags("enroll", "--name NAME IMAGE...", s, args, func(fs *flag.FlagSet) {
 		visionFlagSet(&v)(fs)
 		fs.StringVar(&name, "name", "", "the person's name (1–64 characters; an existing name gets more samples)")
 		fs.BoolVar(&largest, "largest", false, "in photos with several faces, enroll the largest instead of refusing the photo")
+		fs.BoolVar(&onlyNew, "new", false, "refuse a name that is already enrolled instead of adding samples to that person")
 	})
 	if err != nil {
 		return err
@@ -151,7 +162,7 @@ func runEnroll(ctx context.Context, s stdio, args []string) error {
 	if err != nil {
 		return usageError(s, "enroll", fmt.Sprintf("--name: %v", err))
 	}
-	_, svc, cleanup, err := openGallery(dir, &v)
+	_, svc, cleanup, err := openGallery(dir, &v, true)
 	if err != nil {
 		return err
 	}
@@ -171,7 +182,7 @@ func runEnroll(ctx context.Context, s stdio, args []string) error {
 	if len(imgs) == 0 {
 		return fmt.Errorf("nothing enrolled: no image could be read")
 	}
-	e, err := svc.EnrollImages(ctx, norm, imgs, gallery.SourceCLI, gallery.EnrollOptions{Largest: largest})
+	e, err := svc.EnrollImages(ctx, norm, imgs, gallery.SourceCLI, gallery.EnrollOptions{Largest: largest, New: onlyNew})
 	for _, r := range e.Results {
 		if r.Err != nil {
 			msg := r.Err.Error()
@@ -217,7 +228,7 @@ func runIdentify(ctx context.Context, s stdio, args []string) error {
 	if err := checkVision(s, "identify", v); err != nil {
 		return err
 	}
-	_, svc, cleanup, err := openGallery(dir, &v)
+	_, svc, cleanup, err := openGallery(dir, &v, false)
 	if err != nil {
 		return err
 	}
@@ -261,7 +272,15 @@ func runPeople(_ context.Context, s stdio, args []string) error {
 	if len(rest) != 0 {
 		return usageError(s, "people", "no operands expected")
 	}
-	_, svc, cleanup, err := openGallery(dir, nil)
+	_, svc, cleanup, err := openGallery(dir, nil, false)
+	if errors.Is(err, errNoGallery) {
+		if asJSON {
+			fmt.Fprintln(s.out, "[]")
+		} else {
+			fmt.Fprintln(s.err, "no one is enrolled")
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -316,7 +335,7 @@ func runRename(ctx context.Context, s stdio, args []string) error {
 	if len(rest) != 2 {
 		return usageError(s, "rename", "want a person ID and a new name")
 	}
-	_, svc, cleanup, err := openGallery(dir, nil)
+	_, svc, cleanup, err := openGallery(dir, nil, false)
 	if err != nil {
 		return err
 	}
@@ -342,7 +361,7 @@ func runForget(ctx context.Context, s stdio, args []string) error {
 	if len(rest) != 1 {
 		return usageError(s, "forget", "want one name or person ID")
 	}
-	_, svc, cleanup, err := openGallery(dir, nil)
+	_, svc, cleanup, err := openGallery(dir, nil, false)
 	if err != nil {
 		return err
 	}

@@ -122,6 +122,17 @@ func TestGalleryCommands(t *testing.T) {
 	f := func(p string) string { return filepath.Join(faces, p) }
 	dir := filepath.Join(t.TempDir(), "state")
 
+	// reading commands do not create a store
+	if code, out, _ := cli(t, "people", "--json", "--state-dir", dir); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("people on nothing: %d %q", code, out)
+	}
+	if code, _, errs := cli(t, "identify", "--state-dir", dir, f("Katy_Perry/1.jpg")); code != 1 || !strings.Contains(errs, "no gallery") {
+		t.Fatalf("identify on nothing: %d %s", code, errs)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a reading command created %s: %v", dir, err)
+	}
+
 	code, out, errs := cli(t, "enroll", "--state-dir", dir, "--name", "김민수",
 		f("Mark_Zuckerberg/1.jpg"), f("Mark_Zuckerberg/2.jpg"), f("_noface/object_banana.jpg"), f("_group/bbt2.jpg"), f("nope.jpg"))
 	if code != 0 || strings.Count(out, ": enrolled") != 2 || !strings.Contains(out, "2 of 5 photos") {
@@ -142,6 +153,9 @@ func TestGalleryCommands(t *testing.T) {
 	}
 	if code, _, errs := cli(t, "enroll", "--state-dir", dir, "--name", "Nobody", f("_noface/landscape_sea.jpg")); code != 1 || !strings.Contains(errs, "nothing enrolled") {
 		t.Fatalf("enroll of nothing: %d %s", code, errs)
+	}
+	if code, _, errs := cli(t, "enroll", "--state-dir", dir, "--new", "--name", "Katy", f("Katy_Perry/2.jpg")); code != 1 || !strings.Contains(errs, "taken") {
+		t.Fatalf("enroll --new of a taken name: %d %s", code, errs)
 	}
 	if code, _, _ := cli(t, "enroll", "--state-dir", dir, "--name", " ", f("Katy_Perry/2.jpg")); code != 2 {
 		t.Fatalf("empty name: exit %d", code)
