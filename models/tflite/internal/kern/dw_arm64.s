@@ -419,3 +419,155 @@ pblock:
 	CMP R15, R14
 	BLT pblock
 	RET
+
+// func dw3x3PairAsm(a *dwArgs)
+//
+// A run of n (even) pixels of a 3×3 convolution whose taps lie inside the
+// input columns, walked pixel pair by pixel pair with the 4-channel blocks
+// innermost, as on amd64: wide layers read each pixel's channels
+// contiguously instead of striding C·4 bytes per access, which on a 2-way
+// L1 (Cortex-A72) would keep evicting lines the next block needs.
+//
+// Registers: kernel rows of pixel 0 in R3, R4, R5 (pixel 1 is R10 = pix
+// bytes further); weights R6 (9 taps C·4 apart, R11 = C·4); output R2,
+// residual R13 (0 if none), bias R14 (zeroRow if none), slope R19, all
+// advancing 16 bytes per block; R7 flags, R21 blocks left, R22 pairs left,
+// R23/R24 the row and output steps between pairs, R25 = cb·16. Vectors:
+// V20–V28 weights, V0–V5 inputs, V8–V10 and V11–V13 the per-row sums of the
+// two pixels, V14/V15 clamps, V16–V19 scratch.
+TEXT ·dw3x3PairAsm(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R0
+	CLAMPS(qclamps)
+	MOVD A_C4(R0), R11
+	MOVD A_PIX(R0), R10
+	MOVD A_FLAGS(R0), R7
+	MOVD A_CB(R0), R25
+	LSL $4, R25, R25
+	ADD R10, R10, R23
+	SUB R25, R23, R23            // 2·pix − cb·16
+	ADD R11, R11, R24
+	SUB R25, R24, R24            // 2·C·4 − cb·16
+	MOVD A_IN(R0), R3
+	MOVD A_IN1(R0), R4
+	MOVD A_IN2(R0), R5
+	MOVD A_W(R0), R6
+	MOVD A_OUT(R0), R2
+	MOVD A_RES(R0), R13
+	MOVD A_BIAS(R0), R14
+	CBNZ R14, 2(PC)
+	MOVD $·zeroRow(SB), R14      // no bias: add zeros, branch-free
+	MOVD A_ALPHA(R0), R19
+	MOVD A_N(R0), R22
+	LSR $1, R22, R22
+
+qpair:
+	MOVD A_CB(R0), R21
+
+qblock:
+	MOVD R6, R16
+	VLD1.P (R16)(R11), [V20.S4]
+	VLD1.P (R16)(R11), [V21.S4]
+	VLD1.P (R16)(R11), [V22.S4]
+	VLD1.P (R16)(R11), [V23.S4]
+	VLD1.P (R16)(R11), [V24.S4]
+	VLD1.P (R16)(R11), [V25.S4]
+	VLD1.P (R16)(R11), [V26.S4]
+	VLD1.P (R16)(R11), [V27.S4]
+	VLD1.P (R16)(R11), [V28.S4]
+	MOVD R3, R16
+	VLD1.P (R16)(R11), [V0.S4]
+	VLD1.P (R16)(R11), [V1.S4]
+	VLD1 (R16), [V2.S4]
+	ADD R10, R3, R17
+	VLD1.P (R17)(R11), [V3.S4]
+	VLD1.P (R17)(R11), [V4.S4]
+	VLD1 (R17), [V5.S4]
+	FMUL4(8, 0, 20)
+	FMUL4(11, 3, 20)
+	VFMLA V21.S4, V1.S4, V8.S4
+	VFMLA V21.S4, V4.S4, V11.S4
+	VFMLA V22.S4, V2.S4, V8.S4
+	VFMLA V22.S4, V5.S4, V11.S4
+	MOVD R4, R16
+	VLD1.P (R16)(R11), [V0.S4]
+	VLD1.P (R16)(R11), [V1.S4]
+	VLD1 (R16), [V2.S4]
+	ADD R10, R4, R17
+	VLD1.P (R17)(R11), [V3.S4]
+	VLD1.P (R17)(R11), [V4.S4]
+	VLD1 (R17), [V5.S4]
+	FMUL4(9, 0, 23)
+	FMUL4(12, 3, 23)
+	VFMLA V24.S4, V1.S4, V9.S4
+	VFMLA V24.S4, V4.S4, V12.S4
+	VFMLA V25.S4, V2.S4, V9.S4
+	VFMLA V25.S4, V5.S4, V12.S4
+	MOVD R5, R16
+	VLD1.P (R16)(R11), [V0.S4]
+	VLD1.P (R16)(R11), [V1.S4]
+	VLD1 (R16), [V2.S4]
+	ADD R10, R5, R17
+	VLD1.P (R17)(R11), [V3.S4]
+	VLD1.P (R17)(R11), [V4.S4]
+	VLD1 (R17), [V5.S4]
+	FMUL4(10, 0, 26)
+	FMUL4(13, 3, 26)
+	VFMLA V27.S4, V1.S4, V10.S4
+	VFMLA V27.S4, V4.S4, V13.S4
+	VFMLA V28.S4, V2.S4, V10.S4
+	VFMLA V28.S4, V5.S4, V13.S4
+	FADD4(8, 8, 9)
+	FADD4(11, 11, 12)
+	FADD4(8, 8, 10)
+	FADD4(11, 11, 13)
+	VLD1 (R14), [V16.S4]
+	FADD4(8, 8, 16)
+	FADD4(11, 11, 16)
+	CBZ R13, qnores
+	VLD1 (R13), [V16.S4]
+	ADD R11, R13, R17
+	VLD1 (R17), [V17.S4]
+	FADD4(8, 8, 16)
+	FADD4(11, 11, 17)
+	ADD $16, R13, R13
+qnores:
+	FMAX4(8, 8, 15)
+	FMAX4(11, 11, 15)
+	FMIN4(8, 8, 14)
+	FMIN4(11, 11, 14)
+	CMP $12, R7
+	BLT qstore
+	VEOR V16.B16, V16.B16, V16.B16
+	VLD1 (R19), [V17.S4]
+	FMIN4(18, 8, 16)
+	FMIN4(19, 11, 16)
+	FMAX4(8, 8, 16)
+	FMAX4(11, 11, 16)
+	VFMLA V17.S4, V18.S4, V8.S4
+	VFMLA V17.S4, V19.S4, V11.S4
+qstore:
+	VST1 [V8.S4], (R2)
+	ADD R11, R2, R17
+	VST1 [V11.S4], (R17)
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	ADD $16, R5, R5
+	ADD $16, R6, R6
+	ADD $16, R2, R2
+	ADD $16, R14, R14
+	ADD $16, R19, R19
+	SUBS $1, R21, R21
+	BNE qblock
+
+	ADD R23, R3, R3
+	ADD R23, R4, R4
+	ADD R23, R5, R5
+	ADD R24, R2, R2
+	CBZ R13, 2(PC)
+	ADD R24, R13, R13
+	SUB R25, R6, R6
+	SUB R25, R14, R14
+	SUB R25, R19, R19
+	SUBS $1, R22, R22
+	BNE qpair
+	RET
