@@ -326,3 +326,31 @@ func TestDroppedInterpreter(t *testing.T) {
 	}
 	t.Errorf("%d goroutines, %d before the interpreter", runtime.NumGoroutine(), before)
 }
+
+// TestSharedModel runs two interpreters of one Model at once (the race
+// detector checks that the Model is only read) and expects equal results.
+func TestSharedModel(t *testing.T) {
+	m := loadModel(t, "face_detection_short_range")
+	var outs [2][]float32
+	done := make(chan int)
+	for k := range 2 {
+		ip := newIP(t, m, 1+k)
+		noiseInput(ip.Input(0), 127.5, 127.5)
+		go func() {
+			defer func() { done <- k }()
+			for range 2 {
+				if err := ip.Invoke(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			outs[k] = slices.Clone(ip.Output(0))
+		}()
+	}
+	<-done
+	<-done
+	if len(outs[0]) == 0 || len(outs[1]) == 0 {
+		t.Fatal("an interpreter failed")
+	}
+	near(t, "1 vs 2 threads", outs[0], outs[1], 1e-5)
+}
