@@ -19,11 +19,14 @@
 //
 // Depthwise: 3×3 runs whose taps lie in the input columns take unrolled
 // kernels (kernel rows above or below the input read a read-only zero
-// row); on amd64 layers of 64 channels or more walk pixel pairs with the
-// channels innermost, narrower ones keep a channel block's 9 weights in
-// registers across the row. Border pixels use a 9-pointer kernel, other
-// kernel sizes (e.g. MobileFaceNet's 7×7 VALID) a tap-list kernel; all
-// vectorise across channels, a channel tail being recomputed as an
+// row). Layers of 64 channels or more, or whose rows are too long for L1,
+// walk pixel pairs with the channels innermost (a block-outer walk strides
+// C·4 bytes per access and thrashes L1 sets); narrower ones keep a channel
+// block's 9 weights in registers across the row. Border pixels use a
+// 9-pointer kernel, other kernel sizes (e.g. MobileFaceNet's 7×7 VALID) a
+// tap-list kernel that accumulates 8 channel blocks per pass. All
+// vectorise across channels (8 per ymm, 4 per NEON register; 4–7-channel
+// layers use xmm on amd64), a channel tail being recomputed as an
 // overlapping last block.
 //
 // Only models/tflite imports this package.
