@@ -303,6 +303,8 @@ try {
   });
   await login(c);
   await c.locator('#mine-start').waitFor({ state: 'visible' });
+  // Without a camera here, registration takes faces from the device's.
+  await c.locator('#reg-camera', { hasText: 'door' }).waitFor();
   await c.locator('#live-video').waitFor({ state: 'visible' });
   await c.waitForFunction(() => document.getElementById('live-video').currentTime > 0);
   const ct0 = await c.evaluate(() => document.getElementById('live-video').currentTime);

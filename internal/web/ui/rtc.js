@@ -329,8 +329,17 @@ class Views {
       o.video.hidden = true;
       o.overlay.hidden = true;
     });
+    // A tile is picked (for "register the face on camera") by a click or
+    // by Enter/Space when focused.
     for (const [which, el] of [['mine', o.mine.tile], ['device', o.live.tile]]) {
+      el.tabIndex = 0;
       el.addEventListener('click', () => this.select(which));
+      el.addEventListener('keydown', (e) => {
+        if (e.target === el && (e.key === 'Enter' || e.key === ' ')) {
+          e.preventDefault();
+          this.select(which);
+        }
+      });
     }
     // Close everything when the page goes away or into the background (a
     // phone in a pocket should not keep sending), and come back with it.
@@ -347,6 +356,8 @@ class Views {
     this.selected = which;
     this.o.mine.tile.classList.toggle('selected', which === 'mine');
     this.o.live.tile.classList.toggle('selected', which === 'device');
+    this.o.mine.tile.setAttribute('aria-current', String(which === 'mine'));
+    this.o.live.tile.setAttribute('aria-current', String(which === 'device'));
     this.o.onSelect(which === 'mine' ? 'my camera' : this.liveCamera || 'the device camera');
   }
 
