@@ -25,9 +25,10 @@ function facePhoto() {
   throw new Error('no face photo in MANIFEST.tsv');
 }
 
-// Flags from ../shared/notes/WEBRTC.md (the camera ones matter once rtc.js
-// ships; they are harmless now). Playwright gives the browser a fresh
-// temporary profile itself.
+// Flags from ../shared/notes/WEBRTC.md: the page sends Chromium's built-in
+// fake camera (no face) over WebRTC where the server offers it; this test
+// does not look at video (scripts/e2e-webrtc.sh does). Playwright gives
+// the browser a fresh temporary profile itself.
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
