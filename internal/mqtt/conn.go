@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -48,7 +50,7 @@ func (b *Bridge) connectLoop(ctx context.Context) {
 func (b *Bridge) setError(err error) {
 	// paho reports one failed attempt twice, once wrapped as "network
 	// Error : …"; the same cause must read the same to be logged once.
-	msg := strings.Replace(explain(b.opts.Broker, err).Error(), "network Error : ", "", 1)
+	msg := strings.Replace(explain(b.opts, err).Error(), "network Error : ", "", 1)
 	b.mu.Lock()
 	changed := msg != b.lastErr
 	b.lastErr = msg
@@ -59,7 +61,8 @@ func (b *Bridge) setError(err error) {
 }
 
 // explain turns TLS failures into messages that say what to fix.
-func explain(broker string, err error) error {
+func explain(o Options, err error) error {
+	broker := o.Broker
 	var unknown x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
 	var host x509.HostnameError
@@ -71,6 +74,13 @@ func explain(broker string, err error) error {
 		return fmt.Errorf("connect %s: TLS certificate verification failed: the certificate does not name this host: %w", broker, err)
 	case errors.As(err, &invalid), errors.As(err, &verify):
 		return fmt.Errorf("connect %s: TLS certificate verification failed: %w", broker, err)
+	}
+	// A TLS broker that wants a client certificate just drops the
+	// connection of a client without one: say what that usually means.
+	secure := strings.HasPrefix(broker, "ssl:") || strings.HasPrefix(broker, "tls:") || strings.HasPrefix(broker, "mqtts:") || strings.HasPrefix(broker, "wss:")
+	dropped := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "certificate required")
+	if secure && dropped && o.CertFile == "" {
+		return fmt.Errorf("connect %s: the broker closed the TLS connection; does it require a client certificate (cert_file, key_file)? %w", broker, err)
 	}
 	return fmt.Errorf("connect %s: %w", broker, err)
 }

@@ -55,6 +55,11 @@ func newCA(t *testing.T, name string) *testCA {
 
 // issue makes a server certificate for 127.0.0.1 and returns PEM cert and key.
 func (ca *testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
+	return ca.issueFor(t, x509.ExtKeyUsageServerAuth)
+}
+
+// issueFor makes a certificate for 127.0.0.1 with the given usage.
+func (ca *testCA) issueFor(t *testing.T, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -66,7 +71,7 @@ func (ca *testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
 		DNSNames:     []string{"localhost"},
 	}
@@ -182,4 +187,28 @@ func TestTLSAndPassword(t *testing.T) {
 			t.Fatalf("error does not say why: %+v", s)
 		}
 	})
+}
+
+// TestClientCertificate: a broker that requires client certificates takes
+// the bridge with cert_file and key_file, and refuses it without.
+func TestClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, "facegate test CA")
+	cert, key := ca.issue(t)
+	clientCert, clientKey := ca.issueFor(t, x509.ExtKeyUsageClientAuth)
+	caFile := writeFile(t, dir, "ca.pem", ca.pem)
+	br := startBroker(t,
+		"cafile "+caFile, "certfile "+writeFile(t, dir, "server.pem", cert), "keyfile "+writeFile(t, dir, "server.key", key),
+		"require_certificate true", "allow_anonymous true")
+	url := "ssl://" + br.addr()
+	ccFile, ckFile := writeFile(t, dir, "client.pem", clientCert), writeFile(t, dir, "client.key", clientKey)
+
+	b := startBridge(t, url, &fakeGallery{}, func(o *Options) { o.CAFile, o.CertFile, o.KeyFile = caFile, ccFile, ckFile })
+	waitStats(t, b, "connected with a client certificate", func(s Stats) bool { return s.Connected })
+
+	nocert := startBridge(t, url, &fakeGallery{}, func(o *Options) { o.DeviceID, o.CAFile = "nocert", caFile })
+	s := waitStats(t, nocert, "refused without a client certificate", func(s Stats) bool { return s.LastError != "" })
+	if s.Connected || !strings.Contains(s.LastError, "client certificate") {
+		t.Fatalf("refusal does not say why: %+v", s)
+	}
 }
