@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"facegate/device/camera"
 	"facegate/pipeline"
@@ -46,6 +47,26 @@ func (s tapSource) Next(ctx context.Context) (*frame.Frame, error) {
 		s.t.put(f)
 	}
 	return f, err
+}
+
+// DecodeTime and Drops pass the wrapped source's figures through, so the
+// pipeline's decode stage and drop count stay those of the camera.
+func (s tapSource) DecodeTime() time.Duration {
+	if dt, ok := s.Source.(interface{ DecodeTime() time.Duration }); ok {
+		return dt.DecodeTime()
+	}
+	return 0
+}
+
+// Drops is the wrapped source's count of overwritten frames.
+func (s tapSource) Drops() uint64 {
+	if dc, ok := s.Source.(interface{ Drops() uint64 }); ok {
+		return dc.Drops()
+	}
+	if cam, ok := s.Source.(*camera.Camera); ok {
+		return cam.Stats().Drops
+	}
+	return 0
 }
 
 func (t *tap) put(f *frame.Frame) {

@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // uploads
-	_ "image/png"  // uploads
 	"io"
 	"net/http"
 	"time"
@@ -94,9 +91,9 @@ func (g webGallery) Create(ctx context.Context, name string, photos [][]byte, sr
 	idx := make([]int, 0, len(photos)) // position in photos of each decoded image
 	for i, b := range photos {
 		results[i].Index = i
-		img, _, err := image.Decode(bytes.NewReader(b))
+		img, err := gallery.DecodeImage(bytes.NewReader(b))
 		if err != nil {
-			results[i].Reason = "not a JPEG or PNG image: " + err.Error()
+			results[i].Reason = err.Error()
 			continue
 		}
 		imgs = append(imgs, gallery.Image{Label: fmt.Sprintf("photo %d", i+1), Img: img})

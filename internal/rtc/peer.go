@@ -223,3 +223,10 @@ func (s *mailboxSource) Next(ctx context.Context) (*frame.Frame, error) {
 	return s.box.Next(ctx)
 }
 func (s *mailboxSource) Close() error { s.box.Close(); return nil }
+
+// DecodeTime is how long the last frame took to decode (the pipeline's
+// decode stage).
+func (s *mailboxSource) DecodeTime() time.Duration { return s.box.DecodeTime() }
+
+// Drops counts decoded frames the pipeline had no time for.
+func (s *mailboxSource) Drops() uint64 { return s.box.Drops() }
