@@ -24,6 +24,22 @@ var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
+// asmRowKernel: M remainders of up to rowKernelMax rows (and M = 1) run
+// the row kernels instead of a mostly duplicate 6-row tile.
+const (
+	asmRowKernel = true
+	rowKernelMax = 4
+)
+
+//go:noescape
+func gemmRow4Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
+
+//go:noescape
+func gemmRow2Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
+
+//go:noescape
+func gemmRow1Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
+
 // halfPanel: a last panel of N mod 16 ≤ 8 columns is packed 8 wide and run
 // by the 6×8 kernel.
 const halfPanel = true

@@ -22,6 +22,24 @@ const haveAsm = true
 //go:noescape
 func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
+// No row kernels on arm64: M remainders run the 8×8 tile with a row count.
+const (
+	asmRowKernel = false
+	rowKernelMax = 0
+)
+
+func gemmRow4Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
+	panic("kern: no row kernel on arm64")
+}
+
+func gemmRow2Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
+	panic("kern: no row kernel on arm64")
+}
+
+func gemmRow1Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
+	panic("kern: no row kernel on arm64")
+}
+
 // halfPanel: the 8-wide panels are narrow enough; no half-width tile.
 const halfPanel = false
 

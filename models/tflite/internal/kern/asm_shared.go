@@ -27,7 +27,7 @@ const gemmBlockFloats = 48 << 10
 // than nr (N < nr), a shifted panel whose residual is the output itself
 // (its overlapped columns must not get the residual twice) are the only
 // masked (asmColMask) or Go-finished tiles; M remainders are finished by
-// the kernel (asmRowEdges).
+// the kernel (asmRowEdges) or, when few, row by row (asmRowKernel).
 func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, ep *Epilogue) {
 	K, N := p.K, p.N
 	mc := max(mrAsm, gemmBlockFloats/K/mrAsm*mrAsm)
@@ -39,75 +39,122 @@ func gemmAsm(c []float32, ldc int, a []float32, lda int, m0, m1 int, p *Packed, 
 		mask              [nr]int32
 		biasPad, alphaPad [nr]float32
 	)
+	// panelSetup describes panel j: its epilogue (residual not set), first
+	// column, width, valid lanes, first lane to write, and whether it needs
+	// masking or the Go epilogue.
+	panelSetup := func(j int) (te tileEp, col0, wd, nv, q0 int, partial bool) {
+		wd, col0 = p.width(j), p.panelCol(j)
+		nv = min(wd, N-col0)
+		if inPlace {
+			q0 = j*nr - col0
+		}
+		partial = nv < wd || q0 > 0
+		te = tileEpAt(ep, 0, col0)
+		if partial && asmColMask {
+			for q := range nr {
+				mask[q] = 0
+				if q >= q0 && q < nv {
+					mask[q] = -1
+				}
+			}
+			te.mask = unsafe.Pointer(&mask[0])
+			if nv < wd { // the kernel reads wd bias and slope values
+				if ep != nil && ep.Bias != nil {
+					copy(biasPad[:], ep.Bias[col0:N])
+					te.bias = unsafe.Pointer(&biasPad[0])
+				}
+				if ep != nil && ep.Act == ActPRelu {
+					copy(alphaPad[:], ep.Alpha[col0:N])
+					te.alpha = unsafe.Pointer(&alphaPad[0])
+				}
+			}
+		}
+		return te, col0, wd, nv, q0, partial
+	}
+	// tiles runs rows [m, me) of panel j through the tile kernels.
+	tiles := func(j, m, me int) {
+		te, col0, wd, nv, q0, partial := panelSetup(j)
+		b := &p.panel(j)[0]
+		half := wd < nr
+		for m < me {
+			mv := min(mrAsm, me-m)
+			nt := 1
+			if asmMultiTile && mv == mrAsm {
+				nt = (me - m) / mrAsm
+			}
+			for r := range rows {
+				rows[r] = &a[(m+min(r, mv-1))*lda]
+			}
+			if (mv == mrAsm || asmRowEdges) && (!partial || asmColMask) {
+				if ep != nil && ep.Residual != nil {
+					te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
+				}
+				te.rows = mv
+				// Direct calls (not a func value) keep //go:noescape.
+				if half {
+					gemmTile8Asm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+				} else {
+					gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
+				}
+				m += nt * mv
+				continue
+			}
+			// Edge tile: compute it whole into tmp, finish the valid part here.
+			none.rows = mrAsm
+			if half {
+				gemmTile8Asm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
+			} else {
+				gemmTileAsm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
+			}
+			for r := range mv {
+				o := (m+r)*ldc + col0
+				for q := q0; q < nv; q++ {
+					c[o+q] = ep.apply(tmp[r*wd+q], resAt(ep, o+q), col0+q)
+				}
+			}
+			m += mv
+		}
+	}
+	// simple reports whether panel j is full width, unshifted and needs no
+	// mask: the panels the row kernels take, several at a time.
+	simple := func(j int) bool {
+		return p.width(j) == nr && p.panelCol(j) == j*nr && (j+1)*nr <= N
+	}
+	panels := p.panels()
 	for mb := m0; mb < m1; mb += mc {
 		me := min(m1, mb+mc)
-		for j := range p.panels() {
-			b := &p.panel(j)[0]
-			wd, col0 := p.width(j), p.panelCol(j)
-			nv := min(wd, N-col0) // valid lanes of the panel
-			q0 := 0               // first lane to write
-			if inPlace {
-				q0 = j*nr - col0
-			}
-			partial := nv < wd || q0 > 0
-			te := tileEpAt(ep, 0, col0)
-			if partial && asmColMask {
-				for q := range nr {
-					mask[q] = 0
-					if q >= q0 && q < nv {
-						mask[q] = -1
-					}
-				}
-				te.mask = unsafe.Pointer(&mask[0])
-				if nv < wd { // the kernel reads wd bias and slope values
-					if ep != nil && ep.Bias != nil {
-						copy(biasPad[:], ep.Bias[col0:N])
-						te.bias = unsafe.Pointer(&biasPad[0])
-					}
-					if ep != nil && ep.Act == ActPRelu {
-						copy(alphaPad[:], ep.Alpha[col0:N])
-						te.alpha = unsafe.Pointer(&alphaPad[0])
-					}
-				}
-			}
-			half := wd < nr
-			for m := mb; m < me; {
-				mv := min(mrAsm, me-m)
-				nt := 1
-				if asmMultiTile && mv == mrAsm {
-					nt = (me - m) / mrAsm
-				}
-				for r := range rows {
-					rows[r] = &a[(m+min(r, mv-1))*lda]
-				}
-				if (mv == mrAsm || asmRowEdges) && (!partial || asmColMask) {
-					if ep != nil && ep.Residual != nil {
-						te.res = unsafe.Pointer(&ep.Residual[m*ldc+col0])
-					}
-					te.rows = mv
-					// Direct calls (not a func value) keep //go:noescape.
-					if half {
-						gemmTile8Asm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
-					} else {
-						gemmTileAsm(K, &rows, b, &c[m*ldc+col0], ldc*4, &te, lda, nt)
-					}
-					m += nt * mv
+		tileEnd := me
+		if rem := (me - mb) % mrAsm; asmRowKernel && rem > 0 && rem <= rowKernelMax {
+			tileEnd = me - rem
+		}
+		for j := range panels {
+			tiles(j, mb, tileEnd)
+		}
+		for m := tileEnd; m < me; m++ {
+			for j := 0; j < panels; {
+				if !simple(j) {
+					tiles(j, m, m+1)
+					j++
 					continue
 				}
-				// Edge tile: compute it whole into tmp, finish the valid part here.
-				none.rows = mrAsm
-				if half {
-					gemmTile8Asm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
-				} else {
-					gemmTileAsm(K, &rows, b, &tmp[0], wd*4, &none, lda, 1)
+				np := 1
+				for np < 4 && j+np < panels && simple(j+np) {
+					np++
 				}
-				for r := range mv {
-					o := (m+r)*ldc + col0
-					for q := q0; q < nv; q++ {
-						c[o+q] = ep.apply(tmp[r*wd+q], resAt(ep, o+q), col0+q)
-					}
+				if np == 3 {
+					np = 2
 				}
-				m += mv
+				te := tileEpAt(ep, m*ldc+j*nr, j*nr)
+				ap, bp, cp := &a[m*lda], &p.panel(j)[0], &c[m*ldc+j*nr]
+				switch np {
+				case 4:
+					gemmRow4Asm(K, ap, bp, K*nr*4, cp, &te)
+				case 2:
+					gemmRow2Asm(K, ap, bp, K*nr*4, cp, &te)
+				default:
+					gemmRow1Asm(K, ap, bp, K*nr*4, cp, &te)
+				}
+				j += np
 			}
 		}
 	}

@@ -95,7 +95,9 @@ func TestGemmMatchesReference(t *testing.T) {
 	shapes := []shape{{1, 1, 1}, {6, 16, 8}, {7, 17, 9}, {13, 33, 64}, {5, 3, 2}, {12, 32, 1},
 		// Several row blocks, and BlazeFace-like channel counts (N not a
 		// multiple of any tile width).
-		{300, 40, 200}, {97, 24, 42}, {64, 28, 36}}
+		{300, 40, 200}, {97, 24, 42}, {64, 28, 36},
+		// Row remainders over 4+4, 4+2 and 4+1 full panels (row kernels).
+		{97, 70, 130}, {50, 33, 96}, {4, 19, 80}, {1, 64, 512}}
 	for range 14 {
 		shapes = append(shapes, shape{1 + r.IntN(25), 1 + r.IntN(50), 1 + r.IntN(80)})
 	}
