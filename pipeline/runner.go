@@ -27,8 +27,12 @@ type Tuning struct {
 	PresenceTimeout time.Duration // one recognized per person and camera until away this long [5m]
 	MaxTracks       int           // tracks followed at once [16]
 	MaxEmbeds       int           // embeddings per frame at most [2]
-	BackoffMin      time.Duration // first reopen delay [100ms]
-	BackoffMax      time.Duration // reopen delay cap [10s]
+	// SameStranger is the cosine similarity above which a new unknown face
+	// is taken for a stranger already reported on this camera within the
+	// presence timeout, and not reported again [0.5].
+	SameStranger float32
+	BackoffMin   time.Duration // first reopen delay [100ms]
+	BackoffMax   time.Duration // reopen delay cap [10s]
 	// ExitOnEOF ends Run when the source reports io.EOF (files in `watch`);
 	// otherwise the source is reopened like after any failure.
 	ExitOnEOF bool
@@ -60,6 +64,9 @@ func (t Tuning) withDefaults() Tuning {
 	defi(&t.UnknownFrames, 5)
 	defi(&t.MaxTracks, 16)
 	defi(&t.MaxEmbeds, 2)
+	if t.SameStranger <= 0 || t.SameStranger > 1 {
+		t.SameStranger = 0.5
+	}
 	t.BackoffMax = max(t.BackoffMax, t.BackoffMin)
 	return t
 }
@@ -96,7 +103,9 @@ type Runner struct {
 	mu         sync.Mutex // guards the tracker and identity state; held per frame
 	tr         *tracker
 	personSeen map[string]time.Time // per person: last frame time named on this camera
-	gen        uint64               // snapshot generation the votes were cast against
+	strangers  [8]stranger          // recently reported unknown faces (a ring)
+	nextSlot   int
+	gen        uint64 // snapshot generation the votes were cast against
 	lastExpire time.Time
 	camera     string
 
@@ -194,6 +203,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		src, err := r.cfg.Open(ctx)
+		if err == nil && src == nil {
+			err = errors.New("open returned no source")
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -471,11 +483,48 @@ func (r *Runner) events(f *frame.Frame, now time.Time) {
 			}
 			continue
 		}
+		if t.stranger > 0 && !t.everKnown {
+			// Still here: the stranger's presence lasts as long as the track.
+			r.strangers[t.stranger-1].last = now
+		}
 		if !t.everKnown && !t.unknown && t.hits >= r.tune.UnknownFrames {
-			t.unknown, t.evented = true, true
-			r.emit(r.event(EventUnknown, t, now), t)
+			t.unknown = true
+			if r.newStranger(t, now) {
+				t.evented = true
+				r.emit(r.event(EventUnknown, t, now), t)
+			}
 		}
 	}
+}
+
+// stranger is an unknown face reported on this camera.
+type stranger struct {
+	vec  [frame.EmbeddingDim]float32
+	last time.Time
+}
+
+// newStranger reports whether the unknown face of t differs from every
+// stranger reported within the presence timeout, and remembers it; a face
+// that matches one only refreshes its time, so a stranger who lingers, or
+// whose track breaks, is reported once.
+func (r *Runner) newStranger(t *track, now time.Time) bool {
+	if t.nvec == 0 {
+		return true
+	}
+	vec := t.vecs[(t.vpos+r.tune.Votes-1)%r.tune.Votes][:]
+	for i := range r.strangers {
+		s := &r.strangers[i]
+		if !s.last.IsZero() && now.Sub(s.last) < r.tune.PresenceTimeout && frame.Cosine(vec, s.vec[:]) >= r.tune.SameStranger {
+			s.last, t.stranger = now, i+1
+			return false
+		}
+	}
+	i := r.nextSlot
+	r.nextSlot = (r.nextSlot + 1) % len(r.strangers)
+	s := &r.strangers[i]
+	copy(s.vec[:], vec)
+	s.last, t.stranger = now, i+1
+	return true
 }
 
 // expirePeople forgets per-camera sightings older than the presence

@@ -438,3 +438,32 @@ func TestDecide(t *testing.T) {
 		}
 	}
 }
+
+func TestStrangerReportedOncePerVisit(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	g := newFakeGallery()
+	g.put("p1", "Ann", unitVec(r))
+	s1, s2 := unitVec(r), unitVec(r)
+	// s1 comes, goes for 3 s (its track ends), comes back; then s2 comes.
+	sc := func(seq uint64) []sceneFace {
+		switch {
+		case seq <= 30, seq > 75 && seq <= 105:
+			return []sceneFace{{boxA, s1}}
+		case seq > 150 && seq <= 180:
+			return []sceneFace{{boxA, s2}}
+		}
+		return nil
+	}
+	p := play(t, sc, g, 190, Tuning{})
+	if n := count(p.events, EventUnknown); n != 2 {
+		t.Errorf("%d unknown events, want 2 (s1 once, s2 once): %+v", n, p.events)
+	}
+	if n := count(p.events, EventLeft); n != 2 {
+		t.Errorf("%d left events, want 2 (for the reported tracks)", n)
+	}
+	// With a presence timeout shorter than the absence, s1 is new again.
+	p = play(t, sc, g, 190, Tuning{PresenceTimeout: 2 * time.Second})
+	if n := count(p.events, EventUnknown); n != 3 {
+		t.Errorf("%d unknown events with a 2 s presence timeout, want 3", n)
+	}
+}

@@ -58,7 +58,8 @@ type trackState struct {
 	decided   bool   // ident is valid
 	everKnown bool   // was ever named (then never reported unknown)
 	announced string // person a recognized decision was made for
-	unknown   bool   // unknown event sent
+	unknown   bool   // unknown decision made (event sent or suppressed)
+	stranger  int    // 1 + the stranger slot this unknown face refreshes; 0: none
 	evented   bool   // an event was sent: send left when it goes
 
 	nsamples   int
