@@ -96,6 +96,12 @@ func TestKnownPersonRecognizedOnce(t *testing.T) {
 		if e.Type == EventRecognized && (e.Name != "김민수" || e.PersonID != "p1" || e.Camera != "door" || len(e.Thumb) == 0) {
 			t.Errorf("bad recognized event %+v", e)
 		}
+		// Latency in frames, not in time: the event comes with the second
+		// frame of the face (two agreeing votes), one frame interval after
+		// the face appeared.
+		if e.Type == EventRecognized && !e.Time.Equal(seqTime(2)) {
+			t.Errorf("recognized at %v, want the second frame (%v)", e.Time, seqTime(2))
+		}
 	}
 	if n := count(evs, EventLeft); n != 1 {
 		t.Errorf("left events: %d, want 1 (the first track; the second was not announced)", n)
