@@ -441,6 +441,7 @@ func (s *padStep) run(_ *worker, lo, hi int) {
 type poolStep struct {
 	in, out    []float32
 	h, w, c    int
+	oc         int // output channels: c, or more with zeros appended (fused PAD)
 	oh, ow     int
 	fh, fw     int
 	sh, sw     int
@@ -448,7 +449,7 @@ type poolStep struct {
 	act        kern.ActKind
 }
 
-func (s *poolStep) units() int { return len(s.out) / (s.ow * s.c) }
+func (s *poolStep) units() int { return len(s.out) / (s.ow * s.oc) }
 
 func (s *poolStep) run(_ *worker, lo, hi int) {
 	c := s.c
@@ -465,7 +466,9 @@ func (s *poolStep) run(_ *worker, lo, hi int) {
 		for ox := range s.ow {
 			x0 := max(ox*s.sw-s.padL, 0)
 			x1 := min(ox*s.sw-s.padL+s.fw, s.w)
-			o := s.out[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
+			px := s.out[(u*s.ow+ox)*s.oc : (u*s.ow+ox+1)*s.oc]
+			clear(px[c:])
+			o := px[:c]
 			for i := range o {
 				o[i] = float32(math.Inf(-1))
 			}
@@ -492,7 +495,14 @@ func (s *poolStep) run2x2(lo, hi int) {
 		r0 := img[2*oy*s.w*c : (2*oy+1)*s.w*c]
 		r1 := img[(2*oy+1)*s.w*c : (2*oy+2)*s.w*c]
 		for ox := range s.ow {
-			o := s.out[(u*s.ow+ox)*c : (u*s.ow+ox+1)*c]
+			px := s.out[(u*s.ow+ox)*s.oc : (u*s.ow+ox+1)*s.oc]
+			if s.oc > c {
+				z := px[c:]
+				for i := range z {
+					z[i] = 0
+				}
+			}
+			o := px[:c]
 			a, b := r0[2*ox*c:(2*ox+1)*c], r0[(2*ox+1)*c:(2*ox+2)*c]
 			d, e := r1[2*ox*c:(2*ox+1)*c], r1[(2*ox+1)*c:(2*ox+2)*c]
 			a, b, d, e = a[:len(o)], b[:len(o)], d[:len(o)], e[:len(o)]

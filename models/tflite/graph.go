@@ -86,6 +86,7 @@ type node struct {
 
 	paddings   [][2]int // PAD
 	fh, fw     int      // MAX_POOL_2D filter
+	padC       int      // MAX_POOL_2D: zero channels appended (a fused channel PAD)
 	outH, outW int      // RESIZE_BILINEAR
 	align      bool
 	halfPixel  bool

@@ -120,7 +120,7 @@ func inferShape(n *node, shapes [][]int, ts []tensor) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = []int{x[0], oh, ow, x[3]}
+		out = []int{x[0], oh, ow, x[3] + n.padC}
 	case kAdd, kSub, kMul:
 		if len(n.in) == 2 {
 			if !slices.Equal(x, shapes[n.in[1]]) {

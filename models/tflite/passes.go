@@ -58,6 +58,7 @@ func (g *graph) optimize(fuse bool) {
 	if fuse {
 		g.fusePRelu()
 		g.foldPads()
+		g.fusePoolPads()
 		g.fuseResiduals()
 		g.fuseActivations()
 	}
@@ -160,6 +161,32 @@ func (g *graph) foldPads() {
 			p.dead = true
 			u.n[p.in[0]]--
 		}
+	}
+}
+
+// fusePoolPads lets a MAX_POOL_2D write the zero channels of a channel-only
+// PAD that follows it (BlazeFace widens its shortcut this way), saving a
+// copy of the pooled tensor.
+func (g *graph) fusePoolPads() {
+	u := g.index()
+	for _, p := range g.nodes {
+		if p.dead || p.kind != kPad || len(p.paddings) != 4 || p.paddings[3][0] != 0 || p.paddings[3][1] == 0 {
+			continue
+		}
+		if p.paddings[0] != [2]int{} || p.paddings[1] != [2]int{} || p.paddings[2] != [2]int{} {
+			continue
+		}
+		qi := u.producer[p.in[0]]
+		q := g.prod(u, p.in[0])
+		if q == nil || q.kind != kMaxPool || q.padC != 0 || !only(u, p.in[0]) {
+			continue
+		}
+		q.padC = p.paddings[3][1]
+		u.n[p.in[0]]--
+		u.producer[q.out] = -1
+		u.producer[p.out] = qi
+		q.out = p.out
+		p.dead = true
 	}
 }
 

@@ -295,7 +295,7 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 	case kMaxPool:
 		_, padT, _ := convOut(xs[1], n.fh, n.sh, n.same, 0, 0)
 		_, padL, _ := convOut(xs[2], n.fw, n.sw, n.same, 0, 0)
-		pl.s = &poolStep{in: x, out: out, h: xs[1], w: xs[2], c: xs[3], oh: os[1], ow: os[2],
+		pl.s = &poolStep{in: x, out: out, h: xs[1], w: xs[2], c: xs[3], oc: os[3], oh: os[1], ow: os[2],
 			fh: n.fh, fw: n.fw, sh: n.sh, sw: n.sw, padT: padT, padL: padL, act: n.act}
 		work = int64(len(out)) * int64(n.fh*n.fw)
 	case kResize:

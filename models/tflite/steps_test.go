@@ -140,10 +140,29 @@ func TestPoolStep(t *testing.T) {
 				}
 			}
 		}
-		s := &poolStep{in: x, out: make([]float32, len(want)), h: tc.h, w: tc.w, c: tc.c, oh: oh, ow: ow,
+		s := &poolStep{in: x, out: make([]float32, len(want)), h: tc.h, w: tc.w, c: tc.c, oc: tc.c, oh: oh, ow: ow,
 			fh: tc.f, fw: tc.f, sh: tc.s, sw: tc.s, padT: pt, padL: pl, act: kern.ActRelu}
 		s.run(nil, 0, s.units())
 		near(t, "pool", s.out, want, 0)
+
+		// With a fused channel PAD: 3 zero channels after each pixel.
+		oc := tc.c + 3
+		s.oc, s.out = oc, make([]float32, tc.n*oh*ow*oc)
+		for i := range s.out {
+			s.out[i] = 42
+		}
+		s.run(nil, 0, s.units())
+		for px := range tc.n * oh * ow {
+			for c := range oc {
+				w := float32(0)
+				if c < tc.c {
+					w = want[px*tc.c+c]
+				}
+				if got := s.out[px*oc+c]; got != w {
+					t.Fatalf("padded pool pixel %d channel %d = %g, want %g", px, c, got, w)
+				}
+			}
+		}
 	}
 }
 

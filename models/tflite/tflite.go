@@ -79,7 +79,7 @@ func load(data []byte, fuse bool) (m *Model, err error) {
 // label names a node with what was fused into it.
 func (n *node) label() string {
 	s := n.kind.String()
-	if n.pad != [4]int{} {
+	if n.pad != [4]int{} || n.padC != 0 {
 		s += "+PAD"
 	}
 	if n.residual >= 0 {
