@@ -22,23 +22,21 @@ const haveAsm = true
 //go:noescape
 func gemmTileAsm(k int, rows *[mrAsm]*float32, b *float32, c *float32, ldc int, ep *tileEp, lda int, ntiles int)
 
-// No row kernels on arm64: M remainders run the 8×8 tile with a row count.
+// asmRowKernel: M remainders of up to rowKernelMax rows (and M = 1) run
+// the row kernels instead of a mostly duplicate 8-row tile.
 const (
-	asmRowKernel = false
-	rowKernelMax = 0
+	asmRowKernel = true
+	rowKernelMax = 4
 )
 
-func gemmRow4Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
-	panic("kern: no row kernel on arm64")
-}
+//go:noescape
+func gemmRow4Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
 
-func gemmRow2Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
-	panic("kern: no row kernel on arm64")
-}
+//go:noescape
+func gemmRow2Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
 
-func gemmRow1Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp) {
-	panic("kern: no row kernel on arm64")
-}
+//go:noescape
+func gemmRow1Asm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
 
 // halfPanel: the 8-wide panels are narrow enough; no half-width tile.
 const halfPanel = false

@@ -412,3 +412,396 @@ done:
 
 finish:
 	RET
+
+// Row kernels: one row of A against np = 4, 2 or 1 consecutive full panels
+// (gemmRow4Asm, gemmRow2Asm, gemmRow1Asm), for M remainders and M = 1
+// (fully connected layers), where an 8-row tile would compute mostly
+// duplicate rows. Each output accumulates in one register over k in order
+// from zero with the same FMLA (by element) as the tile kernel, so a row
+// gives the same bits whichever kernel computed it. Accumulators V0–V7
+// (panel p in V2p, V2p+1), weights V16–V23, 4 A values in V31.
+//
+// func gemmRowNAsm(k int, a *float32, b *float32, pstride int, c *float32, ep *tileEp)
+
+TEXT ·gemmRow4Asm(SB), NOSPLIT, $0-48
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD pstride+24(FP), R3
+	ADD R3, R2, R4
+	ADD R3, R4, R5
+	ADD R3, R5, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	LSR $2, R0, R17
+	AND $3, R0, R0
+	CBZ R17, r4_tail
+r4_loop4:
+	VLD1.P 16(R1), [V31.S4]
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	VLD1.P 32(R5), [V20.S4, V21.S4]
+	VLD1.P 32(R6), [V22.S4, V23.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	FMLAE(2, 18, 31, 0)
+	FMLAE(3, 19, 31, 0)
+	FMLAE(4, 20, 31, 0)
+	FMLAE(5, 21, 31, 0)
+	FMLAE(6, 22, 31, 0)
+	FMLAE(7, 23, 31, 0)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	VLD1.P 32(R5), [V20.S4, V21.S4]
+	VLD1.P 32(R6), [V22.S4, V23.S4]
+	FMLAE(0, 16, 31, 1)
+	FMLAE(1, 17, 31, 1)
+	FMLAE(2, 18, 31, 1)
+	FMLAE(3, 19, 31, 1)
+	FMLAE(4, 20, 31, 1)
+	FMLAE(5, 21, 31, 1)
+	FMLAE(6, 22, 31, 1)
+	FMLAE(7, 23, 31, 1)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	VLD1.P 32(R5), [V20.S4, V21.S4]
+	VLD1.P 32(R6), [V22.S4, V23.S4]
+	FMLAE(0, 16, 31, 2)
+	FMLAE(1, 17, 31, 2)
+	FMLAE(2, 18, 31, 2)
+	FMLAE(3, 19, 31, 2)
+	FMLAE(4, 20, 31, 2)
+	FMLAE(5, 21, 31, 2)
+	FMLAE(6, 22, 31, 2)
+	FMLAE(7, 23, 31, 2)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	VLD1.P 32(R5), [V20.S4, V21.S4]
+	VLD1.P 32(R6), [V22.S4, V23.S4]
+	FMLAE(0, 16, 31, 3)
+	FMLAE(1, 17, 31, 3)
+	FMLAE(2, 18, 31, 3)
+	FMLAE(3, 19, 31, 3)
+	FMLAE(4, 20, 31, 3)
+	FMLAE(5, 21, 31, 3)
+	FMLAE(6, 22, 31, 3)
+	FMLAE(7, 23, 31, 3)
+	SUBS $1, R17, R17
+	BNE r4_loop4
+r4_tail:
+	CBZ R0, r4_epi
+r4_loop1:
+	FMOVS.P 4(R1), F31
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	VLD1.P 32(R5), [V20.S4, V21.S4]
+	VLD1.P 32(R6), [V22.S4, V23.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	FMLAE(2, 18, 31, 0)
+	FMLAE(3, 19, 31, 0)
+	FMLAE(4, 20, 31, 0)
+	FMLAE(5, 21, 31, 0)
+	FMLAE(6, 22, 31, 0)
+	FMLAE(7, 23, 31, 0)
+	SUBS $1, R0, R0
+	BNE r4_loop1
+r4_epi:
+	MOVD ep+40(FP), R13
+	MOVD 24(R13), R14
+	TBZ $0, R14, r4_nobias
+	MOVD 0(R13), R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+	FADD4(4, 4, 20)
+	FADD4(5, 5, 21)
+	FADD4(6, 6, 22)
+	FADD4(7, 7, 23)
+r4_nobias:
+	TBZ $1, R14, r4_nores
+	MOVD 16(R13), R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+	FADD4(4, 4, 20)
+	FADD4(5, 5, 21)
+	FADD4(6, 6, 22)
+	FADD4(7, 7, 23)
+r4_nores:
+	LSR $2, R14, R14
+	VEOR V29.B16, V29.B16, V29.B16
+	CMP $1, R14
+	BEQ r4_relu
+	CMP $2, R14
+	BEQ r4_relu6
+	CMP $3, R14
+	BEQ r4_prelu
+	B r4_store
+r4_relu6:
+	MOVW $0x40c00000, R15
+	VMOV R15, V30.S4
+	FMIN4(0, 0, 30)
+	FMIN4(1, 1, 30)
+	FMIN4(2, 2, 30)
+	FMIN4(3, 3, 30)
+	FMIN4(4, 4, 30)
+	FMIN4(5, 5, 30)
+	FMIN4(6, 6, 30)
+	FMIN4(7, 7, 30)
+r4_relu:
+	FMAX4(0, 0, 29)
+	FMAX4(1, 1, 29)
+	FMAX4(2, 2, 29)
+	FMAX4(3, 3, 29)
+	FMAX4(4, 4, 29)
+	FMAX4(5, 5, 29)
+	FMAX4(6, 6, 29)
+	FMAX4(7, 7, 29)
+	B r4_store
+r4_prelu:
+	MOVD 8(R13), R15
+	VLD1.P 64(R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]
+	FMIN4(24, 0, 29)
+	FMAX4(0, 0, 29)
+	VFMLA V16.S4, V24.S4, V0.S4
+	FMIN4(24, 1, 29)
+	FMAX4(1, 1, 29)
+	VFMLA V17.S4, V24.S4, V1.S4
+	FMIN4(24, 2, 29)
+	FMAX4(2, 2, 29)
+	VFMLA V18.S4, V24.S4, V2.S4
+	FMIN4(24, 3, 29)
+	FMAX4(3, 3, 29)
+	VFMLA V19.S4, V24.S4, V3.S4
+	FMIN4(24, 4, 29)
+	FMAX4(4, 4, 29)
+	VFMLA V20.S4, V24.S4, V4.S4
+	FMIN4(24, 5, 29)
+	FMAX4(5, 5, 29)
+	VFMLA V21.S4, V24.S4, V5.S4
+	FMIN4(24, 6, 29)
+	FMAX4(6, 6, 29)
+	VFMLA V22.S4, V24.S4, V6.S4
+	FMIN4(24, 7, 29)
+	FMAX4(7, 7, 29)
+	VFMLA V23.S4, V24.S4, V7.S4
+r4_store:
+	MOVD c+32(FP), R15
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R15)
+	VST1 [V4.S4, V5.S4, V6.S4, V7.S4], (R15)
+	RET
+
+TEXT ·gemmRow2Asm(SB), NOSPLIT, $0-48
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD pstride+24(FP), R3
+	ADD R3, R2, R4
+	ADD R3, R4, R5
+	ADD R3, R5, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	LSR $2, R0, R17
+	AND $3, R0, R0
+	CBZ R17, r2_tail
+r2_loop4:
+	VLD1.P 16(R1), [V31.S4]
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	FMLAE(2, 18, 31, 0)
+	FMLAE(3, 19, 31, 0)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	FMLAE(0, 16, 31, 1)
+	FMLAE(1, 17, 31, 1)
+	FMLAE(2, 18, 31, 1)
+	FMLAE(3, 19, 31, 1)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	FMLAE(0, 16, 31, 2)
+	FMLAE(1, 17, 31, 2)
+	FMLAE(2, 18, 31, 2)
+	FMLAE(3, 19, 31, 2)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	FMLAE(0, 16, 31, 3)
+	FMLAE(1, 17, 31, 3)
+	FMLAE(2, 18, 31, 3)
+	FMLAE(3, 19, 31, 3)
+	SUBS $1, R17, R17
+	BNE r2_loop4
+r2_tail:
+	CBZ R0, r2_epi
+r2_loop1:
+	FMOVS.P 4(R1), F31
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VLD1.P 32(R4), [V18.S4, V19.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	FMLAE(2, 18, 31, 0)
+	FMLAE(3, 19, 31, 0)
+	SUBS $1, R0, R0
+	BNE r2_loop1
+r2_epi:
+	MOVD ep+40(FP), R13
+	MOVD 24(R13), R14
+	TBZ $0, R14, r2_nobias
+	MOVD 0(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+r2_nobias:
+	TBZ $1, R14, r2_nores
+	MOVD 16(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+	FADD4(2, 2, 18)
+	FADD4(3, 3, 19)
+r2_nores:
+	LSR $2, R14, R14
+	VEOR V29.B16, V29.B16, V29.B16
+	CMP $1, R14
+	BEQ r2_relu
+	CMP $2, R14
+	BEQ r2_relu6
+	CMP $3, R14
+	BEQ r2_prelu
+	B r2_store
+r2_relu6:
+	MOVW $0x40c00000, R15
+	VMOV R15, V30.S4
+	FMIN4(0, 0, 30)
+	FMIN4(1, 1, 30)
+	FMIN4(2, 2, 30)
+	FMIN4(3, 3, 30)
+r2_relu:
+	FMAX4(0, 0, 29)
+	FMAX4(1, 1, 29)
+	FMAX4(2, 2, 29)
+	FMAX4(3, 3, 29)
+	B r2_store
+r2_prelu:
+	MOVD 8(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4, V18.S4, V19.S4]
+	FMIN4(24, 0, 29)
+	FMAX4(0, 0, 29)
+	VFMLA V16.S4, V24.S4, V0.S4
+	FMIN4(24, 1, 29)
+	FMAX4(1, 1, 29)
+	VFMLA V17.S4, V24.S4, V1.S4
+	FMIN4(24, 2, 29)
+	FMAX4(2, 2, 29)
+	VFMLA V18.S4, V24.S4, V2.S4
+	FMIN4(24, 3, 29)
+	FMAX4(3, 3, 29)
+	VFMLA V19.S4, V24.S4, V3.S4
+r2_store:
+	MOVD c+32(FP), R15
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R15)
+	RET
+
+TEXT ·gemmRow1Asm(SB), NOSPLIT, $0-48
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD pstride+24(FP), R3
+	ADD R3, R2, R4
+	ADD R3, R4, R5
+	ADD R3, R5, R6
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	LSR $2, R0, R17
+	AND $3, R0, R0
+	CBZ R17, r1_tail
+r1_loop4:
+	VLD1.P 16(R1), [V31.S4]
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	FMLAE(0, 16, 31, 1)
+	FMLAE(1, 17, 31, 1)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	FMLAE(0, 16, 31, 2)
+	FMLAE(1, 17, 31, 2)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	FMLAE(0, 16, 31, 3)
+	FMLAE(1, 17, 31, 3)
+	SUBS $1, R17, R17
+	BNE r1_loop4
+r1_tail:
+	CBZ R0, r1_epi
+r1_loop1:
+	FMOVS.P 4(R1), F31
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	FMLAE(0, 16, 31, 0)
+	FMLAE(1, 17, 31, 0)
+	SUBS $1, R0, R0
+	BNE r1_loop1
+r1_epi:
+	MOVD ep+40(FP), R13
+	MOVD 24(R13), R14
+	TBZ $0, R14, r1_nobias
+	MOVD 0(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+r1_nobias:
+	TBZ $1, R14, r1_nores
+	MOVD 16(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	FADD4(0, 0, 16)
+	FADD4(1, 1, 17)
+r1_nores:
+	LSR $2, R14, R14
+	VEOR V29.B16, V29.B16, V29.B16
+	CMP $1, R14
+	BEQ r1_relu
+	CMP $2, R14
+	BEQ r1_relu6
+	CMP $3, R14
+	BEQ r1_prelu
+	B r1_store
+r1_relu6:
+	MOVW $0x40c00000, R15
+	VMOV R15, V30.S4
+	FMIN4(0, 0, 30)
+	FMIN4(1, 1, 30)
+r1_relu:
+	FMAX4(0, 0, 29)
+	FMAX4(1, 1, 29)
+	B r1_store
+r1_prelu:
+	MOVD 8(R13), R15
+	VLD1 (R15), [V16.S4, V17.S4]
+	FMIN4(24, 0, 29)
+	FMAX4(0, 0, 29)
+	VFMLA V16.S4, V24.S4, V0.S4
+	FMIN4(24, 1, 29)
+	FMAX4(1, 1, 29)
+	VFMLA V17.S4, V24.S4, V1.S4
+r1_store:
+	MOVD c+32(FP), R15
+	VST1 [V0.S4, V1.S4], (R15)
+	RET

@@ -16,8 +16,8 @@
 // amd64, 8 on arm64); the micro-kernel keeps a 6×16 (AVX2) or 8×8 (NEON)
 // tile of accumulators in registers for the whole K loop and walks every
 // row tile of a row block per call. On amd64 a last panel of N mod 16 ≤ 8
-// columns runs a 6×8 tile, and M remainders of up to 4 rows (and M = 1)
-// run row kernels that accumulate exactly like the tiles.
+// columns runs a 6×8 tile. M remainders of up to 4 rows (and M = 1) run
+// row kernels that accumulate exactly like the tiles.
 //
 // Depthwise: 3×3 runs whose taps lie in the input columns take unrolled
 // kernels (kernel rows above or below the input read a read-only zero
