@@ -214,7 +214,8 @@ var zeroRow [dwZeros]float32
 // in L1 across the block-outer passes (measured on BlazeFace's and
 // MobileFaceNet's layers; narrower layers run faster block-outer).
 func dwUsePairs(p *DWParams) bool {
-	return dwHavePairs && (p.C >= dwPairMinC || 3*p.W*p.C*4 > 32<<10)
+	// The pair kernels read a missing bias from zeroRow, C floats of it.
+	return dwHavePairs && p.C <= dwZeros && (p.C >= dwPairMinC || 3*p.W*p.C*4 > 32<<10)
 }
 
 // dwZeros is the size of zeroRow, which bounds the input row (W·C floats)
