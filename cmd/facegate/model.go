@@ -30,7 +30,7 @@ func runModel(ctx context.Context, s stdio, args []string) error {
   facegate model inspect FILE
   facegate model run FILE --input a.f32[,b.f32] --out DIR [--shape 1,112,112,3[:...]] [--threads N]
   facegate model bench FILE [--shape ...] [--threads N] [--runs N]
-FILE is a .tflite path or the name of an embedded model (`+strings.Join(embeddedNames(), ", ")+`).
+FILE is a .tflite path or the name of an embedded model (`+strings.Join(embeddedModelNames(), ", ")+`).
 Tensors are raw little-endian float32, NHWC.
 `)
 	}
@@ -54,13 +54,13 @@ Tensors are raw little-endian float32, NHWC.
 	return errUsage
 }
 
-func embeddedNames() []string {
+func embeddedModelNames() []string {
 	return []string{models.DetectorShort, models.DetectorFull, models.Recognizer}
 }
 
-// parseWithFile parses flags that may come before or after the one
+// parseModelArgs parses flags that may come before or after the one
 // positional FILE argument.
-func parseWithFile(fl *flag.FlagSet, args []string) (string, error) {
+func parseModelArgs(fl *flag.FlagSet, args []string) (string, error) {
 	if err := fl.Parse(args); err != nil {
 		return "", errUsage
 	}
@@ -79,13 +79,13 @@ func parseWithFile(fl *flag.FlagSet, args []string) (string, error) {
 	return file, nil
 }
 
-// readModel reads a model file, or an embedded model by name.
-func readModel(file string) (string, []byte, error) {
+// readModelBytes reads a model file, or an embedded model by name.
+func readModelBytes(file string) (string, []byte, error) {
 	data, err := os.ReadFile(file)
 	if err == nil {
 		return strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), data, nil
 	}
-	if errors.Is(err, fs.ErrNotExist) && slices.Contains(embeddedNames(), file) {
+	if errors.Is(err, fs.ErrNotExist) && slices.Contains(embeddedModelNames(), file) {
 		f, eerr := models.Embedded(file)
 		if eerr != nil {
 			return "", nil, eerr
@@ -96,7 +96,7 @@ func readModel(file string) (string, []byte, error) {
 }
 
 func loadModelFile(file string) (string, *tflite.Model, error) {
-	name, data, err := readModel(file)
+	name, data, err := readModelBytes(file)
 	if err != nil {
 		return "", nil, err
 	}
@@ -111,7 +111,7 @@ func modelInspect(s stdio, args []string) error {
 	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fl.SetOutput(s.err)
 	fl.Usage = func() { fmt.Fprintln(s.err, "usage: facegate model inspect FILE") }
-	file, err := parseWithFile(fl, args)
+	file, err := parseModelArgs(fl, args)
 	if err != nil {
 		return err
 	}
@@ -125,10 +125,10 @@ func modelInspect(s stdio, args []string) error {
 		fmt.Fprintf(s.out, "description: %s\n", st.Description)
 	}
 	for i, t := range m.Inputs() {
-		fmt.Fprintf(s.out, "input %d: %s %s\n", i, t.Name, shapeString(t.Shape))
+		fmt.Fprintf(s.out, "input %d: %s %s\n", i, t.Name, modelShapeString(t.Shape))
 	}
 	for i, t := range m.Outputs() {
-		fmt.Fprintf(s.out, "output %d: %s %s\n", i, t.Name, shapeString(t.Shape))
+		fmt.Fprintf(s.out, "output %d: %s %s\n", i, t.Name, modelShapeString(t.Shape))
 	}
 	fmt.Fprintf(s.out, "operators: %s\n", st.OpsString())
 	fmt.Fprintf(s.out, "steps after graph passes: %s\n", st.StepsString())
@@ -137,7 +137,7 @@ func modelInspect(s stdio, args []string) error {
 	return nil
 }
 
-func shapeString(s []int) string {
+func modelShapeString(s []int) string {
 	parts := make([]string, len(s))
 	for i, d := range s {
 		parts[i] = strconv.Itoa(d)
@@ -145,8 +145,8 @@ func shapeString(s []int) string {
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-// parseShapes reads "1,112,112,3[:1,24,24,3]": one shape per input.
-func parseShapes(v string) ([][]int, error) {
+// parseModelShapes reads "1,112,112,3[:1,24,24,3]": one shape per input.
+func parseModelShapes(v string) ([][]int, error) {
 	if v == "" {
 		return nil, nil
 	}
@@ -165,8 +165,8 @@ func parseShapes(v string) ([][]int, error) {
 	return out, nil
 }
 
-// applyShapes resizes the interpreter's inputs to the given shapes.
-func applyShapes(ip *tflite.Interpreter, n int, shapes [][]int) error {
+// applyModelShapes resizes the interpreter's inputs to the given shapes.
+func applyModelShapes(ip *tflite.Interpreter, n int, shapes [][]int) error {
 	if len(shapes) > n {
 		return fmt.Errorf("%d shapes for %d inputs", len(shapes), n)
 	}
@@ -181,7 +181,7 @@ func applyShapes(ip *tflite.Interpreter, n int, shapes [][]int) error {
 	return nil
 }
 
-func readTensor(path string) ([]float32, error) {
+func readF32File(path string) ([]float32, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func readTensor(path string) ([]float32, error) {
 	return v, nil
 }
 
-func writeTensor(path string, v []float32) error {
+func writeF32File(path string, v []float32) error {
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
@@ -215,7 +215,7 @@ func modelRun(s stdio, args []string) error {
 		fmt.Fprintln(s.err, "usage: facegate model run FILE --input a.f32[,b.f32] --out DIR [--shape 1,112,112,3] [--threads N]")
 		fl.PrintDefaults()
 	}
-	file, err := parseWithFile(fl, args)
+	file, err := parseModelArgs(fl, args)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func modelRun(s stdio, args []string) error {
 		fmt.Fprintln(s.err, "facegate model run: --input and --out are required")
 		return errUsage
 	}
-	shapes, err := parseShapes(*shape)
+	shapes, err := parseModelShapes(*shape)
 	if err != nil {
 		fmt.Fprintf(s.err, "facegate model run: %v\n", err)
 		return errUsage
@@ -238,7 +238,7 @@ func modelRun(s stdio, args []string) error {
 	}
 	data := make([][]float32, len(files))
 	for i, f := range files {
-		if data[i], err = readTensor(f); err != nil {
+		if data[i], err = readF32File(f); err != nil {
 			return err
 		}
 	}
@@ -247,7 +247,7 @@ func modelRun(s stdio, args []string) error {
 		return err
 	}
 	defer ip.Close()
-	if err := applyShapes(ip, len(files), shapes); err != nil {
+	if err := applyModelShapes(ip, len(files), shapes); err != nil {
 		return err
 	}
 	// Inputs without a named shape follow their file's size along the batch.
@@ -262,7 +262,7 @@ func modelRun(s stdio, args []string) error {
 		}
 		if per == 0 || len(data[i]) == 0 || len(data[i])%per != 0 {
 			return fmt.Errorf("%s has %d values; input %d of shape %s wants a multiple of %d (or give --shape)",
-				files[i], len(data[i]), i, shapeString(s), per)
+				files[i], len(data[i]), i, modelShapeString(s), per)
 		}
 		s[0] = len(data[i]) / per
 		if err := ip.ResizeInput(i, s); err != nil {
@@ -272,7 +272,7 @@ func modelRun(s stdio, args []string) error {
 	for i := range files {
 		if len(data[i]) != len(ip.Input(i)) {
 			return fmt.Errorf("%s has %d values, input %d of shape %s wants %d",
-				files[i], len(data[i]), i, shapeString(ip.InputShape(i)), len(ip.Input(i)))
+				files[i], len(data[i]), i, modelShapeString(ip.InputShape(i)), len(ip.Input(i)))
 		}
 		copy(ip.Input(i), data[i])
 	}
@@ -284,16 +284,16 @@ func modelRun(s stdio, args []string) error {
 	}
 	for i := range m.Outputs() {
 		p := filepath.Join(*outDir, fmt.Sprintf("output_%d.f32", i))
-		if err := writeTensor(p, ip.Output(i)); err != nil {
+		if err := writeF32File(p, ip.Output(i)); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.out, "%s %s\n", p, shapeString(ip.OutputShape(i)))
+		fmt.Fprintf(s.out, "%s %s\n", p, modelShapeString(ip.OutputShape(i)))
 	}
 	return nil
 }
 
-// benchResult is the JSON line printed by `model bench`.
-type benchResult struct {
+// modelBenchResult is the JSON line printed by `model bench`.
+type modelBenchResult struct {
 	Model    string  `json:"model"`
 	Shape    []int   `json:"shape"`
 	Threads  int     `json:"threads"`
@@ -314,11 +314,11 @@ func modelBench(ctx context.Context, s stdio, args []string) error {
 		fmt.Fprintln(s.err, `prints {"model","shape","threads","runs","ms_median","ms_p90","gmacs"}; gmacs is GMAC/s at the median`)
 		fl.PrintDefaults()
 	}
-	file, err := parseWithFile(fl, args)
+	file, err := parseModelArgs(fl, args)
 	if err != nil {
 		return err
 	}
-	shapes, err := parseShapes(*shape)
+	shapes, err := parseModelShapes(*shape)
 	if err != nil || *runs < 1 || *threads < 1 {
 		fmt.Fprintln(s.err, "facegate model bench: bad --shape, --runs or --threads")
 		return errUsage
@@ -332,11 +332,11 @@ func modelBench(ctx context.Context, s stdio, args []string) error {
 		return err
 	}
 	defer ip.Close()
-	if err := applyShapes(ip, len(m.Inputs()), shapes); err != nil {
+	if err := applyModelShapes(ip, len(m.Inputs()), shapes); err != nil {
 		return err
 	}
 	for i := range m.Inputs() {
-		noise(ip.Input(i))
+		modelNoise(ip.Input(i))
 	}
 	times := make([]float64, 0, *runs)
 	for r := range *runs + 3 {
@@ -352,13 +352,13 @@ func modelBench(ctx context.Context, s stdio, args []string) error {
 		}
 	}
 	slices.Sort(times)
-	res := benchResult{Model: name, Shape: ip.InputShape(0), Threads: *threads, Runs: *runs,
-		MsMedian: round3(percentile(times, 0.5)), MsP90: round3(percentile(times, 0.9))}
-	res.GMACs = round3(float64(ip.MACs()) / (res.MsMedian * 1e6))
-	return writeJSONLine(s.out, res)
+	res := modelBenchResult{Model: name, Shape: ip.InputShape(0), Threads: *threads, Runs: *runs,
+		MsMedian: modelRound3(modelPercentile(times, 0.5)), MsP90: modelRound3(modelPercentile(times, 0.9))}
+	res.GMACs = modelRound3(float64(ip.MACs()) / (res.MsMedian * 1e6))
+	return modelJSONLine(s.out, res)
 }
 
-func writeJSONLine(w io.Writer, v any) error {
+func modelJSONLine(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -367,18 +367,18 @@ func writeJSONLine(w io.Writer, v any) error {
 	return err
 }
 
-// percentile of sorted values, by nearest rank.
-func percentile(sorted []float64, p float64) float64 {
+// modelPercentile returns the p-quantile of sorted values, by nearest rank.
+func modelPercentile(sorted []float64, p float64) float64 {
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+func modelRound3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-// noise fills v with the golden inputs' SplitMix64 pixels (seed 1) mapped
+// modelNoise fills v with the golden inputs' SplitMix64 pixels (seed 1) mapped
 // to [−1, 1]; timings do not depend on the values, but NaNs or denormals
 // would make them lie.
-func noise(v []float32) {
+func modelNoise(v []float32) {
 	var st uint64 = 1
 	for i := range v {
 		st += 0x9e3779b97f4a7c15

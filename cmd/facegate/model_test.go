@@ -55,11 +55,11 @@ func TestModelRunGolden(t *testing.T) {
 		t.Errorf("stdout %q does not list output_1", stdout)
 	}
 	for _, f := range []string{"output_0.f32", "output_1.f32"} {
-		got, err := readTensor(filepath.Join(out, f))
+		got, err := readF32File(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := readTensor(filepath.Join(gd, f))
+		want, err := readF32File(filepath.Join(gd, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,17 +82,17 @@ func TestModelRunResize(t *testing.T) {
 	if _, err := os.Stat(gd); err != nil {
 		t.Skipf("golden data not found: %v", err)
 	}
-	in, err := readTensor(filepath.Join(gd, "input.f32"))
+	in, err := readF32File(filepath.Join(gd, "input.f32"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := readTensor(filepath.Join(gd, "output_0.f32"))
+	want, err := readF32File(filepath.Join(gd, "output_0.f32"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	one := filepath.Join(dir, "face1.f32")
-	if err := writeTensor(one, in[112*112*3:]); err != nil {
+	if err := writeF32File(one, in[112*112*3:]); err != nil {
 		t.Fatal(err)
 	}
 	for _, extra := range [][]string{nil, {"--shape", "1,112,112,3"}} {
@@ -101,7 +101,7 @@ func TestModelRunResize(t *testing.T) {
 		if _, stderr, err := runModelCmd(t, args...); err != nil {
 			t.Fatalf("run %v: %v\n%s", extra, err, stderr)
 		}
-		got, err := readTensor(filepath.Join(out, "output_0.f32"))
+		got, err := readF32File(filepath.Join(out, "output_0.f32"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestModelRunResize(t *testing.T) {
 	}
 	// A file that fits no batch is refused.
 	bad := filepath.Join(dir, "bad.f32")
-	if err := writeTensor(bad, in[:1000]); err != nil {
+	if err := writeF32File(bad, in[:1000]); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := runModelCmd(t, "run", "MobileFaceNet", "--input", bad, "--out", dir); err == nil {
@@ -140,7 +140,7 @@ func TestModelInspectAndBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr)
 	}
-	var r benchResult
+	var r modelBenchResult
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("bench output %q: %v", stdout, err)
 	}
