@@ -354,3 +354,50 @@ func TestSharedModel(t *testing.T) {
 	}
 	near(t, "1 vs 2 threads", outs[0], outs[1], 1e-5)
 }
+
+// TestBatchIndependence: at batch 3 each face's embedding equals its batch-1
+// embedding (per-image depthwise, batch-following RESHAPE).
+func TestBatchIndependence(t *testing.T) {
+	m := loadModel(t, "MobileFaceNet")
+	ip3, ip1 := newIP(t, m, 2), newIP(t, m, 1)
+	if err := ip3.ResizeInput(0, []int{3, 112, 112, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ip1.ResizeInput(0, []int{1, 112, 112, 3}); err != nil {
+		t.Fatal(err)
+	}
+	noiseInput(ip3.Input(0), 127.5, 128)
+	if err := ip3.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ip3.OutputShape(0); !slices.Equal(got, []int{3, 192}) {
+		t.Fatalf("batch-3 output shape %v", got)
+	}
+	per := 112 * 112 * 3
+	for face := range 3 {
+		copy(ip1.Input(0), ip3.Input(0)[face*per:(face+1)*per])
+		if err := ip1.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		near(t, "face", ip3.Output(0)[face*192:(face+1)*192], ip1.Output(0), 1e-5)
+	}
+}
+
+// TestUnsupportedType: a quantized tensor is refused with its type named.
+func TestUnsupportedType(t *testing.T) {
+	data := slices.Clone(shippedModel(t, "face_detection_short_range"))
+	b := fbuf(data)
+	tv := b.table(b.deref(0)).vec(2, 4).table(0).vec(0, 4)
+	var p int64
+	for i := 0; i < tv.n && p == 0; i++ {
+		p = tv.table(i).field(1, 1) // a tensor type stored explicitly (FLOAT16 weights)
+	}
+	if p == 0 {
+		t.Fatal("no tensor with an explicit type")
+	}
+	data[p] = 9 // INT8
+	_, err := Load(data)
+	if err == nil || !strings.Contains(err.Error(), "INT8") {
+		t.Fatalf("Load: %v, want an error naming INT8", err)
+	}
+}
