@@ -332,8 +332,10 @@ func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, c
 				dw3x3PtrAsm(&a)
 				return
 			}
-			if !narrow && p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros {
-				// Border pixels: taps outside the input read zeros.
+			if !narrow && p.KH == 3 && p.KW == 3 && dwBlock*cb <= dwZeros && cb < 8 {
+				// Border pixels of narrow layers: taps outside the input
+				// read zeros. From 8 blocks on, the tap-list kernel's
+				// 8-block passes over only the valid taps are faster.
 				for x := range n {
 					ixx := ix0 + x*p.SW
 					kx0, kx1 := max(0, -ixx), min(3, p.W-ixx)
