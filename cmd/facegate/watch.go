@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -59,6 +61,46 @@ func openCamera(ctx context.Context, cfg camera.Config) (pipeline.Source, error)
 		return nil, err
 	}
 	return cameraSource{c}, nil
+}
+
+// firstThenOpen opens the camera once now, so a bad source string fails
+// the command at once, and returns an OpenFunc that hands out that camera
+// first and opens new ones after it.
+func firstThenOpen(ctx context.Context, cfg camera.Config) (pipeline.OpenFunc, error) {
+	if err := checkFileSource(cfg.Source); err != nil {
+		return nil, err
+	}
+	first, err := openCamera(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	return func(ctx context.Context) (pipeline.Source, error) {
+		mu.Lock()
+		f := first
+		first = nil
+		mu.Unlock()
+		if f != nil {
+			return f, nil
+		}
+		return openCamera(ctx, cfg)
+	}, nil
+}
+
+// checkFileSource refuses a source that names a file that does not exist:
+// cameras and streams are retried until they appear, a typo in a file
+// name would only make watch wait forever.
+func checkFileSource(src string) error {
+	if strings.Contains(src, "://") || strings.HasPrefix(src, "gst:") || strings.HasPrefix(src, "/dev/") {
+		return nil
+	}
+	if _, err := strconv.Atoi(src); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("source %s: %w", src, err)
+	}
+	return nil
 }
 
 // watchFlags are the flags watch and bench share.
@@ -127,15 +169,17 @@ func runWatch(ctx context.Context, s stdio, args []string) error {
 	if *frames {
 		resSub = results.Subscribe("watch", 8)
 	}
+	var open pipeline.OpenFunc // set once the runner is built, so nothing leaks if that fails
 	r, err := pipeline.NewRunner(pipeline.Config{
-		Open: func(ctx context.Context) (pipeline.Source, error) {
-			return openCamera(ctx, camera.Config{Source: source, Loop: *loop, Logger: log})
-		},
+		Open:     func(ctx context.Context) (pipeline.Source, error) { return open(ctx) },
 		Detector: m, Embedder: m, Quality: m.Quality, Matcher: pipeline.GalleryMatcher{M: gm},
 		Events: events, Results: results, Log: log,
 		Tuning: pipeline.Tuning{ExitOnEOF: true},
 	})
 	if err != nil {
+		return err
+	}
+	if open, err = firstThenOpen(ctx, camera.Config{Source: source, Loop: *loop, Logger: log}); err != nil {
 		return err
 	}
 	// The printer is the only writer of s.out; it ends when the hubs close.
@@ -205,10 +249,11 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 	}
 	defer done()
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var open pipeline.OpenFunc
 	r, err := pipeline.NewRunner(pipeline.Config{
-		Open: func(ctx context.Context) (pipeline.Source, error) {
-			return openCamera(ctx, camera.Config{Source: *source, Loop: true, Unpaced: true, Logger: log})
-		},
+		Open:     func(ctx context.Context) (pipeline.Source, error) { return open(ctx) },
 		Detector: m, Embedder: m, Quality: m.Quality, Matcher: pipeline.GalleryMatcher{M: gm},
 		Events: pipeline.NewHub[pipeline.Event](log), Log: log,
 		// Files loop; refresh identities at the usual rate.
@@ -216,8 +261,9 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	if open, err = firstThenOpen(ctx, camera.Config{Source: *source, Loop: true, Unpaced: true, Logger: log}); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { r.Run(ctx) }) //nolint:errcheck // nil when stopped
 

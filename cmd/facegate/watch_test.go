@@ -174,6 +174,25 @@ func TestWatchUsage(t *testing.T) {
 	}
 }
 
+func TestWatchMissingFileFailsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the models: skipped in -short mode")
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	code, out, errs := watchRun(t, "watch", "--state-dir", t.TempDir(), filepath.Join(t.TempDir(), "no-such-clip.mjpeg"))
+	if code != 1 || out != "" || !strings.Contains(errs, "no-such-clip.mjpeg") {
+		t.Errorf("missing file: exit %d, out %q, err %q", code, out, errs)
+	}
+	if err := checkFileSource("/dev/video0"); err != nil {
+		t.Errorf("device refused: %v", err)
+	}
+	for _, src := range []string{"0", "rtsp://cam/stream", "gst:videotestsrc ! appsink"} {
+		if err := checkFileSource(src); err != nil {
+			t.Errorf("%s refused: %v", src, err)
+		}
+	}
+}
+
 func TestBenchReports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real models and video: skipped in -short mode")
