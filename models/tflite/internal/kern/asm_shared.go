@@ -250,10 +250,13 @@ func depthwiseAsm(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1 int)
 	return true
 }
 
-// dwChannels computes channels [c0, c0+dwBlock·cb) of output rows [oy0, oy1).
-// Each row is cut into a left border, an interior run whose taps are all in
-// bounds and a right border; a 3×3 interior with all rows in bounds takes
-// the unrolled kernel, everything else the tap-list kernel.
+// dwChannels computes channels [c0, c0+bw·cb) of output rows [oy0, oy1)
+// with blocks of bw channels. Each row is cut into a left border, a run
+// whose taps all lie in the input columns and a right border. For 3×3 the
+// run takes the unrolled row kernel (block-outer, or pixel pairs for wide
+// layers; kernel rows outside the input read zeroRow), border pixels the
+// 9-pointer kernel (fewer than 8 blocks) or the tap-list kernel; other
+// kernel sizes and narrow (4-channel) blocks take the tap-list kernel.
 func dwChannels(out, in, w []float32, p *DWParams, ep *Epilogue, oy0, oy1, c0, cb, bw int) {
 	narrow := bw != dwBlock // only the narrow tap-list kernel runs
 	C := p.C

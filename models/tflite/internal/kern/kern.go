@@ -25,8 +25,9 @@
 // walk pixel pairs with the channels innermost (a block-outer walk strides
 // C·4 bytes per access and thrashes L1 sets); narrower ones keep a channel
 // block's 9 weights in registers across the row. Border pixels use a
-// 9-pointer kernel, other kernel sizes (e.g. MobileFaceNet's 7×7 VALID) a
-// tap-list kernel that accumulates 8 channel blocks per pass. All
+// 9-pointer kernel (narrow layers) or a tap-list kernel that accumulates 8
+// channel blocks per pass over the valid taps, which also runs other
+// kernel sizes (e.g. MobileFaceNet's 7×7 VALID). All
 // vectorise across channels (8 per ymm, 4 per NEON register; 4–7-channel
 // layers use xmm on amd64), a channel tail being recomputed as an
 // overlapping last block.
