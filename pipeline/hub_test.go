@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -169,5 +170,28 @@ func TestHistogramPercentiles(t *testing.T) {
 		if s.String() == "unknown" {
 			t.Errorf("stage %d unnamed", s)
 		}
+	}
+}
+
+// countHandler counts log records.
+type countHandler struct{ n atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (h *countHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h *countHandler) WithGroup(string) slog.Handler             { return h }
+
+func TestHubLogsDropsRarely(t *testing.T) {
+	var h countHandler
+	hub := NewHub[int](slog.New(&h))
+	s := hub.Subscribe("stuck", 1)
+	defer s.Close()
+	for i := range 10000 {
+		hub.Publish(i)
+	}
+	// Rate-limited to one record a second: 9,999 drops in a tight loop
+	// give a handful of records at most, not thousands.
+	if n := h.n.Load(); n < 1 || n > 100 || s.Drops() != 9999 {
+		t.Errorf("%d log records for %d drops", n, s.Drops())
 	}
 }

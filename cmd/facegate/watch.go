@@ -236,11 +236,12 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 	source := fl.String("source", "", "video file or camera to measure (required)")
 	seconds := fl.Float64("seconds", 10, "how long to measure")
 	asJSON := fl.Bool("json", false, "print the figures as one JSON object")
+	fps := fl.Float64("fps", 0, "pace a file at this rate like a camera (CPU use and latency at that rate); 0: as fast as possible")
 	if err := fl.Parse(args); err != nil {
 		return errUsage
 	}
-	if *source == "" || fl.NArg() != 0 || *seconds <= 0 {
-		fmt.Fprintln(s.err, "usage: facegate bench --source FILE|CAMERA [--seconds N] [--model short|full] [--state-dir DIR] [--json]")
+	if *source == "" || fl.NArg() != 0 || *seconds <= 0 || *fps < 0 {
+		fmt.Fprintln(s.err, "usage: facegate bench --source FILE|CAMERA [--seconds N] [--fps N] [--model short|full] [--state-dir DIR] [--json]")
 		return errUsage
 	}
 	m, gm, _, done, err := w.setup()
@@ -261,7 +262,7 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if open, err = firstThenOpen(ctx, camera.Config{Source: *source, Loop: true, Unpaced: true, Logger: log}); err != nil {
+	if open, err = firstThenOpen(ctx, camera.Config{Source: *source, Loop: true, Unpaced: *fps == 0, FPS: *fps, Logger: log}); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
