@@ -17,7 +17,8 @@ type Models struct {
 	Det *blazeface.Detector
 	Emb *facenet.Embedder
 
-	aligned facenet.Aligned // the last face Embed aligned
+	aligned facenet.Aligned    // the last face Embed aligned
+	one     []*facenet.Aligned // {&aligned}, reused for EmbedBatch
 }
 
 // ModelOptions choose the models of NewModels.
@@ -57,15 +58,21 @@ func (m *Models) Model() string { return m.Emb.Model() }
 
 // Embed implements Embedder: align onto the 112×112 template, embed.
 func (m *Models) Embed(f *frame.Frame, face frame.Face, aligned []byte, vec []float32) error {
-	e, a, err := m.Emb.EmbedFrame(f, face, &m.aligned)
+	if _, err := facenet.AlignFrame(f, face, &m.aligned); err != nil {
+		return err
+	}
+	if m.one == nil {
+		m.one = []*facenet.Aligned{&m.aligned}
+	}
+	es, err := m.Emb.EmbedBatch(m.one)
 	if err != nil {
 		return err
 	}
-	if len(e.Vector) != len(vec) {
-		return fmt.Errorf("embedding has %d values, want %d", len(e.Vector), len(vec))
+	if len(es) != 1 || len(es[0].Vector) != len(vec) {
+		return fmt.Errorf("embedding has the wrong shape (%d results)", len(es))
 	}
-	copy(aligned, a.Pix[:])
-	copy(vec, e.Vector)
+	copy(aligned, m.aligned.Pix[:])
+	copy(vec, es[0].Vector)
 	return nil
 }
 
