@@ -9,7 +9,10 @@
 #      Debian 12 tree made by mmdebstrap with exactly the package's Depends
 #      plus systemd, cached in .cache/; dpkg --root installs it WITHOUT
 #      forcing dependencies, `facegate version` runs inside it (so Depends
-#      name every library the binary needs), then remove and purge.
+#      name every library the binary needs), then remove and purge;
+#   4. arm64 (when dist/ has the arm64 package of the same version, as
+#      deb.sh makes after scripts/cross.sh, and the cross sysroot exists):
+#      same Depends and files, and its binary runs under qemu-aarch64.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,7 +28,8 @@ check() { # check DESCRIPTION COMMAND...
 
 DEB=${DEB:-}
 if [ -z "$DEB" ]; then
-  DEB=$(ARCHES=$(dpkg --print-architecture) scripts/deb.sh | tail -1)
+  # deb.sh also packages bin/facegate-arm64 when it exists (section 4).
+  DEB=$(scripts/deb.sh | grep "_$(dpkg --print-architecture).deb\$")
 fi
 [ -f "$DEB" ] || { echo "test-deb: no package $DEB" >&2; exit 1; }
 echo "test-deb: testing $DEB"
@@ -48,7 +52,9 @@ check "conffiles lists /etc/facegate/config.yaml" grep -qx /etc/facegate/config.
 for s in postinst prerm postrm; do
   check "$s is executable POSIX sh" sh -n "$ctl/$s"
 done
-check "md5sums match the payload" test -s "$ctl/md5sums"
+payload=$ctl/payload
+dpkg-deb -x "$DEB" "$payload"
+check "md5sums match the payload" sh -c "cd '$payload' && test -s '$ctl/md5sums' && md5sum --quiet -c '$ctl/md5sums'"
 
 # --- 2. fake root, scripts from outside ---------------------------------------
 fake=$(mktemp -d)
@@ -104,8 +110,9 @@ if [ "$chroot_test" = 1 ]; then
     start=$SECONDS
     mirror=()
     [ -f /etc/apt/sources.list.d/debian.sources ] && mirror=(/etc/apt/sources.list.d/debian.sources)
-    mmdebstrap --quiet --variant=minbase --include="$pkgs" bookworm "$tar.tmp" "${mirror[@]}"
-    mv "$tar.tmp" "$tar"
+    # The .tar suffix makes mmdebstrap write a tarball, not a directory.
+    mmdebstrap --quiet --variant=minbase --include="$pkgs" bookworm "$tar.tmp.tar" "${mirror[@]}"
+    mv "$tar.tmp.tar" "$tar"
     echo "test-deb: made $tar in $((SECONDS - start)) s"
   fi
   tree=$(mktemp -d)
@@ -130,6 +137,24 @@ if [ "$chroot_test" = 1 ]; then
   rm -f "$tree.log"
 else
   echo "test-deb: skipping the Debian 12 root (DEB_CHROOT=1 and root + mmdebstrap needed)"
+fi
+
+# --- 4. the arm64 package, when there is one ---------------------------------
+arm=${DEB_ARM64:-$(ls "$(dirname "$DEB")"/facegate_"$(field Version)"_arm64.deb 2>/dev/null || true)}
+sysroot=$cache/sysroot-bookworm-arm64
+if [ -n "$arm" ] && [ -f "$arm" ] && [ -d "$sysroot" ] && command -v qemu-aarch64 >/dev/null; then
+  check "arm64 package is Architecture: arm64" test "$(dpkg-deb -f "$arm" Architecture)" = arm64
+  check "arm64 package has the same Depends" test "$(dpkg-deb -f "$arm" Depends)" = "$deps"
+  check "arm64 package has the same file list" test "$(dpkg-deb -c "$arm" | awk '{print $6}')" = "$files"
+  armx=$ctl/arm64
+  dpkg-deb -x "$arm" "$armx"
+  if out=$(qemu-aarch64 -L "$sysroot" "$armx/usr/bin/facegate" version 2>&1); then
+    ok "arm64 package: facegate version runs under qemu ($out)"
+  else
+    bad "arm64 package: facegate version under qemu: $out"
+  fi
+else
+  echo "test-deb: no arm64 package or sysroot: skipping the arm64 checks (make cross deb)"
 fi
 
 echo "test-deb: $pass passed, $fail failed"
