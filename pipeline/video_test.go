@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"facegate/pipeline/frame"
 )
@@ -218,5 +219,62 @@ func TestSplitMJPEG(t *testing.T) {
 	}
 	if errors.Is(err, io.EOF) {
 		t.Fatal(err)
+	}
+}
+
+// A file that vanishes while it plays: the stream ends, reopening fails
+// while the file is gone (with backoff, not a spin), and frames flow again
+// once it is back.
+func TestVanishingFileIsReopened(t *testing.T) {
+	jpegs := loadMJPEG(t, "scarlett_johansson_640x480_15fps_5s.mjpeg")[:5]
+	path := filepath.Join(t.TempDir(), "clip.mjpeg")
+	write := func() {
+		if err := os.WriteFile(path, bytes.Join(jpegs, nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	var clock atomic.Uint64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var opened atomic.Int32
+	open := func(context.Context) (Source, error) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		n := opened.Add(1)
+		return &mjpegSource{name: "clip", jpegs: splitMJPEG(data), clock: &clock, onNext: func(seq uint64) {
+			if n == 1 && seq == 3 {
+				if err := os.Remove(path); err != nil { // vanishes mid-stream
+					t.Error(err)
+				}
+			}
+			if n == 2 && seq == 8 {
+				cancel()
+			}
+		}}, nil
+	}
+	sc := during(0, 0)
+	r, err := NewRunner(Config{Open: open, Detector: &fakeDetector{sc}, Embedder: &fakeEmbedder{scene: sc}, Matcher: newFakeGallery()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	r.sleep = func(ctx context.Context, d time.Duration) error {
+		waits++
+		if waits == 4 { // the file comes back after three failed opens
+			write()
+		}
+		return ctx.Err()
+	}
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	// Open 1 played 5 frames (already read when the file vanished), open 2
+	// played 3 more; in between, 3 failed opens each waited.
+	if st.Frames != 8 || st.Opens != 2 || st.Failures != 4 || waits != 4 {
+		t.Errorf("stats %+v after %d waits: want 8 frames, 2 opens, 4 failures", st, waits)
 	}
 }
