@@ -40,6 +40,21 @@ for unit in "$root"/systemd/*.service; do
   else
     echo "unit-check: ok   $name: systemd-analyze verify clean"
   fi
+  # Every [Service] directive is explained: a comment opens each group of
+  # directive lines (a blank line ends a group).
+  uncommented=$(awk '
+    /^\[/ { sec = $0; ok = 0; next }
+    /^[[:space:]]*$/ { ok = 0; next }
+    /^[[:space:]]*#/ { ok = 1; next }
+    sec == "[Service]" && !ok { print FILENAME ":" FNR ": " $0 }
+  ' "$unit")
+  if [ -n "$uncommented" ]; then
+    echo "unit-check: FAIL $name: directives without a comment above their group:" >&2
+    echo "$uncommented" >&2
+    fail=1
+  else
+    echo "unit-check: ok   $name: every directive group is commented"
+  fi
   sec=$(systemd-analyze security --offline=yes "$unit" 2>&1 || true)
   level=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' | tail -1)
   if [ -z "$level" ]; then
