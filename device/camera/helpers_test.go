@@ -14,7 +14,7 @@ func TestMain(m *testing.M) {
 
 // testdata returns ../shared/testdata/<rel> from the module root (or
 // $FACEGATE_TESTDATA/<rel>), skipping the test when it is absent.
-func testdata(t *testing.T, rel string) string {
+func testdata(t testing.TB, rel string) string {
 	t.Helper()
 	base := os.Getenv("FACEGATE_TESTDATA")
 	if base == "" {
