@@ -16,10 +16,11 @@ const (
 
 // planned is a step with its unit count and threading decision.
 type planned struct {
-	s     step
-	n     int
-	align int
-	par   bool
+	s      step
+	n      int
+	align  int
+	par    bool
+	chunks int // chunks per thread when parallel
 }
 
 // plan is everything shape-dependent: tensor shapes, the arena and the
@@ -327,5 +328,8 @@ func (m *Model) bind(n *node, p *plan, threads int) (planned, error) {
 	}
 	pl.n = pl.s.units()
 	pl.par = threads > 1 && work >= parThreshold && pl.n > 1
+	// Chunks small enough to balance a late helper, large enough (≥ the
+	// threshold's work) to keep the kernels efficient.
+	pl.chunks = int(min(4, max(1, work/int64(threads)/parThreshold)))
 	return pl, nil
 }

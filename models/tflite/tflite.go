@@ -262,7 +262,7 @@ func (ip *Interpreter) Invoke() error {
 	for i := range ip.p.steps {
 		st := &ip.p.steps[i]
 		if st.par && ip.pool != nil {
-			ip.pool.run(st.s, st.n, st.align, ip.workers)
+			ip.pool.run(st.s, st.n, st.align, st.chunks, ip.workers)
 		} else {
 			st.s.run(&ip.workers[0], 0, st.n)
 		}
