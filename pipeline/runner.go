@@ -108,6 +108,8 @@ type Runner struct {
 	gen        uint64 // snapshot generation the votes were cast against
 	lastExpire time.Time
 	camera     string
+	clock      time.Time // the pipeline's clock (see tick); owned by the Run goroutine
+	wall       time.Time // wall time of the last frame
 
 	// Per-frame scratch, reused.
 	dets    []frame.Face
@@ -261,7 +263,7 @@ func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, tim
 	dt, _ := src.(decodeTimer)
 	dc, _ := src.(dropCounter)
 	n := 0
-	var last time.Time
+	var last, prev time.Time
 	for {
 		t0 := time.Now()
 		f, err := src.Next(ctx)
@@ -280,10 +282,8 @@ func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, tim
 			decode = dt.DecodeTime()
 		}
 		r.hist[StageDecode].record(decode)
-		last = f.Time
-		if last.IsZero() {
-			last = t1
-		}
+		last = r.tick(f.Time, prev, t1)
+		prev = f.Time
 		r.process(f, last)
 		r.hist[StageFrame].record(time.Since(t1))
 		r.frames.Add(1)
@@ -292,6 +292,33 @@ func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, tim
 		}
 		n++
 	}
+}
+
+// tick advances the pipeline's clock for a frame captured at ft (prev is
+// the previous frame of the same stream; zero times mean "unknown", and
+// wall is now). The clock follows the capture times but never goes back:
+// a stream that restarts its clock advances it by its own frame intervals,
+// so tracks still age and leave.
+func (r *Runner) tick(ft, prev, wall time.Time) time.Time {
+	switch {
+	case ft.IsZero():
+		ft = wall
+		if ft.After(r.clock) {
+			r.clock = ft
+		}
+	case prev.IsZero() || r.clock.IsZero():
+		// First frame of a stream: continue from the stream's time when it
+		// is ahead, else by the wall time since the last frame.
+		if ft.After(r.clock) {
+			r.clock = ft
+		} else {
+			r.clock = r.clock.Add(max(wall.Sub(r.wall), 0))
+		}
+	default:
+		r.clock = r.clock.Add(max(ft.Sub(prev), 0))
+	}
+	r.wall = wall
+	return r.clock
 }
 
 // process runs one frame through detect, track, embed, match and events.

@@ -273,3 +273,56 @@ func TestOpenOnceRunsToTheEnd(t *testing.T) {
 		t.Errorf("a fresh OpenOnce failed: %v", err)
 	}
 }
+
+// A source whose clock starts again (a reopened stream with its own time
+// base) must not keep old tracks alive: the pipeline's clock never goes
+// back, so the old track still leaves.
+func TestClockNeverGoesBack(t *testing.T) {
+	var clock atomic.Uint64
+	opens := 0
+	a := unitVec(newRand())
+	g := newFakeGallery()
+	g.put("a", "Ann", a)
+	sc := during(0, 1<<62, sceneFace{boxA, a})
+	events := NewHub[Event](nil)
+	sub := events.Subscribe("test", 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func(context.Context) (Source, error) {
+		opens++
+		if opens == 2 {
+			clock.Store(0) // the second stream restarts its clock at frame 1
+		}
+		s := newFakeSource(&clock, 30, io.EOF)
+		if opens == 2 {
+			sc2 := s
+			sc2.onNext = func(seq uint64) {
+				if seq == 30 {
+					cancel()
+				}
+			}
+		}
+		return s, nil
+	}
+	r, err := NewRunner(Config{Open: open, Detector: &fakeDetector{func(seq uint64) []sceneFace {
+		if opens == 1 {
+			return sc(seq)
+		}
+		return nil // the face is gone in the second stream
+	}}, Embedder: &fakeEmbedder{scene: sc}, Matcher: g, Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events.Close()
+	var types []EventType
+	for e := range sub.C {
+		types = append(types, e.Type)
+	}
+	if len(types) != 2 || types[0] != EventRecognized || types[1] != EventLeft {
+		t.Errorf("events %v, want [recognized left]", types)
+	}
+}
