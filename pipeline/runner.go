@@ -227,7 +227,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.log = r.log.With("camera", r.camera)
 		}
 		r.mu.Unlock()
-		n, last, err := r.stream(ctx, src, func() { setState("streaming") })
+		n, err := r.stream(ctx, src, func() { setState("streaming") })
 		r.dropsBase.Add(r.dropsLive.Swap(0))
 		if cerr := src.Close(); cerr != nil {
 			r.log.Debug("closing source", "err", cerr)
@@ -236,7 +236,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			break
 		}
 		if errors.Is(err, io.EOF) && r.tune.ExitOnEOF {
-			r.flush(last)
+			r.flush(r.clock)
 			return nil
 		}
 		r.failures.Add(1)
@@ -258,20 +258,20 @@ type decodeTimer interface{ DecodeTime() time.Duration }
 type dropCounter interface{ Drops() uint64 }
 
 // stream processes frames of src until Next fails; it returns how many
-// frames it processed and the time of the last one.
-func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, time.Time, error) {
+// frames it processed.
+func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, error) {
 	dt, _ := src.(decodeTimer)
 	dc, _ := src.(dropCounter)
 	n := 0
-	var last, prev time.Time
+	var prev time.Time
 	for {
 		t0 := time.Now()
 		f, err := src.Next(ctx)
 		if err != nil {
-			return n, last, err
+			return n, err
 		}
 		if f == nil {
-			return n, last, fmt.Errorf("source %s returned no frame", src.Name())
+			return n, fmt.Errorf("source %s returned no frame", src.Name())
 		}
 		t1 := time.Now()
 		if n == 0 {
@@ -282,9 +282,9 @@ func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, tim
 			decode = dt.DecodeTime()
 		}
 		r.hist[StageDecode].record(decode)
-		last = r.tick(f.Time, prev, t1)
+		now := r.tick(f.Time, prev, t1)
 		prev = f.Time
-		r.process(f, last)
+		r.process(f, now)
 		r.hist[StageFrame].record(time.Since(t1))
 		r.frames.Add(1)
 		if dc != nil {
