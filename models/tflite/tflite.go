@@ -3,6 +3,20 @@
 // plans tensor memory so that inference allocates nothing, and runs the hot
 // loops on the kernels of internal/kern.
 //
+// Operators: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL (same shape, or a
+// constant scalar, per-channel or same-shape operand), RELU, RELU6, ABS,
+// PAD, MAX_POOL_2D, RESIZE_BILINEAR, DEPTH_TO_SPACE, RESHAPE,
+// CONCATENATION, and DEQUANTIZE / DENSIFY of constants (float16, sparse),
+// which are resolved at load. Anything else is refused by name.
+//
+// Load-time passes: PReLU written as relu(x) + c·(x − |x|) becomes one
+// PReLU step; a spatial PAD before a VALID convolution becomes implicit
+// padding; a channel PAD after MAX_POOL_2D is written by the pool; ADD of a
+// convolution's (or resize's) output is fused into its epilogue with the
+// following RELU; activations join their producer. The planner infers every
+// shape from the input shapes (a RESHAPE that keeps the file's batch follows
+// the current one) and places tensors in one arena by liveness.
+//
 // A Model is immutable and may be shared; an Interpreter holds the buffers
 // of one inference at a time and is not safe for concurrent use.
 package tflite
