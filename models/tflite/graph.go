@@ -157,6 +157,9 @@ func build(rm *rawModel, fileSize int) (*graph, error) {
 			return nil, fmt.Errorf("tensor %d %q: variable tensors are not supported", i, rt.name)
 		}
 		if rt.data == nil {
+			if slices.Contains(rt.shape, 0) {
+				return nil, fmt.Errorf("tensor %d %q: empty tensors are not supported (shape %v)", i, rt.name, rt.shape)
+			}
 			if rt.sparse != nil {
 				return nil, fmt.Errorf("tensor %d %q: sparse tensor without data", i, rt.name)
 			}

@@ -187,6 +187,9 @@ func inferShape(n *node, shapes [][]int, ts []tensor) ([]int, error) {
 	if _, ok := numElems(out); !ok {
 		return nil, fmt.Errorf("output shape %v is too large", out)
 	}
+	if slices.Contains(out, 0) {
+		return nil, fmt.Errorf("empty output shape %v", out)
+	}
 	return out, nil
 }
 
