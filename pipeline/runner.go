@@ -120,6 +120,7 @@ type Runner struct {
 
 	hist                 [NumStages]histogram
 	recognize            histogram // first sighting of a track → its recognized event
+	age                  histogram // capture of a frame → the pipeline took it
 	started              atomic.Int64
 	frames, faces        atomic.Uint64
 	embeds               atomic.Uint64
@@ -282,6 +283,9 @@ func (r *Runner) stream(ctx context.Context, src Source, first func()) (int, err
 			decode = dt.DecodeTime()
 		}
 		r.hist[StageDecode].record(decode)
+		if age := t1.Sub(f.Time); !f.Time.IsZero() && age >= 0 && age < time.Minute {
+			r.age.record(age) // sources with their own time base are left out
+		}
 		now := r.tick(f.Time, prev, t1)
 		prev = f.Time
 		r.process(f, now)
@@ -680,6 +684,7 @@ func (r *Runner) Stats() Stats {
 		s.Stages[i] = r.hist[i].stats()
 	}
 	s.Recognize = r.recognize.stats()
+	s.Age = r.age.stats()
 	return s
 }
 

@@ -125,4 +125,7 @@ type Stats struct {
 	// to its recognized event (meaningful when sources stamp frames with
 	// the wall-clock capture time, as cameras do).
 	Recognize StageStats
+	// Age is how old a frame was (since its capture time) when the
+	// pipeline took it: the queueing a latest-frame mailbox keeps short.
+	Age StageStats
 }

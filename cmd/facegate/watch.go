@@ -304,6 +304,9 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 		st := b1.Stages[i] // cumulative since start: percentiles include warm-up
 		rep.Stages[i.String()] = benchStage{Count: st.Count, P50: ms(st.P50), P90: ms(st.P90), P99: ms(st.P99), Max: ms(st.Max)}
 	}
+	if st := b1.Age; st.Count > 0 {
+		rep.Stages["age"] = benchStage{Count: st.Count, P50: ms(st.P50), P90: ms(st.P90), P99: ms(st.P99), Max: ms(st.Max)}
+	}
 	if st := b1.Recognize; st.Count > 0 {
 		rep.Stages["recognize"] = benchStage{Count: st.Count, P50: ms(st.P50), P90: ms(st.P90), P99: ms(st.P99), Max: ms(st.Max)}
 	}
@@ -320,6 +323,9 @@ func runBench(ctx context.Context, s stdio, args []string) error {
 	for i := range pipeline.NumStages {
 		st := rep.Stages[i.String()]
 		fmt.Fprintf(s.out, "%-7s %8d %9.2f %9.2f %9.2f %9.2f\n", i, st.Count, st.P50, st.P90, st.P99, st.Max)
+	}
+	if st, ok := rep.Stages["age"]; ok {
+		fmt.Fprintf(s.out, "frame age when taken (capture → pipeline): p50 %.2f ms, p99 %.2f ms\n", st.P50, st.P99)
 	}
 	if st, ok := rep.Stages["recognize"]; ok {
 		fmt.Fprintf(s.out, "first frame of a track → recognized event: %.1f ms (%d events; needs an enrolled face)\n", st.Max, st.Count)
