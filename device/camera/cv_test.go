@@ -235,3 +235,48 @@ func TestMissingFileKeepsRetrying(t *testing.T) {
 }
 
 var colorWhite = color.RGBA{255, 255, 255, 255}
+
+// openFDsTo counts this process's descriptors open on path.
+func openFDsTo(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCloseReleasesTheSource(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "held.avi")
+	writeClip(t, clip, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, stop := range []string{"Close", "context"} {
+		c, err := Open(ctx, Config{Source: clip, Loop: true, FPS: 50, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Next(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if openFDsTo(t, clip) == 0 {
+			t.Fatalf("%s: the clip is not open while streaming", stop)
+		}
+		if stop == "Close" {
+			c.Close()
+		} else {
+			cancel()
+			<-c.Done()
+		}
+		if n := openFDsTo(t, clip); n != 0 {
+			t.Fatalf("%s: %d descriptors still open on the clip", stop, n)
+		}
+		c.Close()
+	}
+}
