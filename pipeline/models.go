@@ -17,8 +17,7 @@ type Models struct {
 	Det *blazeface.Detector
 	Emb *facenet.Embedder
 
-	aligned facenet.Aligned    // the last face Embed aligned
-	one     []*facenet.Aligned // {&aligned}, reused for EmbedBatch
+	aligned facenet.Aligned // the last face Embed aligned
 }
 
 // ModelOptions choose the models of NewModels.
@@ -61,18 +60,14 @@ func (m *Models) Embed(f *frame.Frame, face frame.Face, aligned []byte, vec []fl
 	if _, err := facenet.AlignFrame(f, face, &m.aligned); err != nil {
 		return err
 	}
-	if m.one == nil {
-		m.one = []*facenet.Aligned{&m.aligned}
+	if len(vec) != frame.EmbeddingDim {
+		return fmt.Errorf("embedding buffer of %d floats, want %d", len(vec), frame.EmbeddingDim)
 	}
-	es, err := m.Emb.EmbedBatch(m.one)
-	if err != nil {
+	// EmbedTo writes into vec: no allocation on the camera path.
+	if err := m.Emb.EmbedTo(&m.aligned, vec); err != nil {
 		return err
 	}
-	if len(es) != 1 || len(es[0].Vector) != len(vec) {
-		return fmt.Errorf("embedding has the wrong shape (%d results)", len(es))
-	}
 	copy(aligned, m.aligned.Pix[:])
-	copy(vec, es[0].Vector)
 	return nil
 }
 
