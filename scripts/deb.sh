@@ -108,6 +108,7 @@ for arch in $ARCHES; do
   install -m 644 packaging/sysusers.conf "$pkg/usr/lib/sysusers.d/facegate.conf"
   install -m 644 LICENSE "$pkg/usr/share/doc/facegate/copyright"
   [ -f README.md ] && install -m 644 README.md "$pkg/usr/share/doc/facegate/README.md"
+  install -D -m 644 systemd/jetson.conf "$pkg/usr/share/doc/facegate/examples/jetson.conf"
   for s in postinst prerm postrm; do install -m 755 "packaging/$s" "$pkg/DEBIAN/$s"; done
   install -m 644 packaging/conffiles "$pkg/DEBIAN/conffiles"
   size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)

@@ -32,6 +32,13 @@ fail=0
 for unit in "$root"/systemd/*.service; do
   name=$(basename "$unit")
   cp "$unit" "$tmp/etc/systemd/system/$name"
+  # Example drop-ins (systemd/*.conf) are verified together with the unit.
+  dropins=$(find "$root/systemd" -maxdepth 1 -name '*.conf' | sort)
+  if [ -n "$dropins" ]; then
+    mkdir -p "$tmp/etc/systemd/system/$name.d"
+    # shellcheck disable=SC2086
+    cp $dropins "$tmp/etc/systemd/system/$name.d/"
+  fi
   out=$(systemd-analyze verify --root="$tmp" "/etc/systemd/system/$name" 2>&1) || true
   if [ -n "$out" ]; then
     echo "unit-check: FAIL $name: systemd-analyze verify is not clean:" >&2
