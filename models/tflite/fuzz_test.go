@@ -32,6 +32,14 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Add([]byte("\x00\x00\x00\x00TFL3"))
+	// A tiny hand-built model lets mutations reach deep into the graph code.
+	tiny := tinyConvModel()
+	f.Add(tiny)
+	for i := 8; i < len(tiny); i += 7 {
+		d := slices.Clone(tiny)
+		d[i] ^= 0x41
+		f.Add(d)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Load(data)
 		if err != nil {

@@ -401,3 +401,60 @@ func TestUnsupportedType(t *testing.T) {
 		t.Fatalf("Load: %v, want an error naming INT8", err)
 	}
 }
+
+// TestTinyModel runs a hand-built model and checks its arithmetic.
+func TestTinyModel(t *testing.T) {
+	m, err := Load(tinyConvModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := newIP(t, m, 1)
+	in := []float32{1, 2, -3, 4, 0.25, -1, -2, -2}
+	copy(ip.Input(0), in)
+	if err := ip.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	var want []float32
+	for px := range 4 {
+		a, b := in[2*px], in[2*px+1]
+		want = append(want, max(a+0.5, 0), max(b-0.5, 0), max(a-b, 0))
+	}
+	near(t, "tiny", ip.Output(0), want, 1e-6)
+}
+
+// TestSharedBuffers: thousands of tensors aliasing one buffer (a hostile
+// file) cost one decoded copy, not thousands.
+func TestSharedBuffers(t *testing.T) {
+	big := f32bytes(make([]float32, 1<<14)...) // 64 KiB
+	tensors := []fbt{
+		{0: []int32{1, 2, 2, 2}, 2: uint32(0), 3: "input"},
+		{0: []int32{3, 1, 1, 2}, 2: uint32(1), 3: "w"},
+		{0: []int32{1, 2, 2, 3}, 2: uint32(0), 3: "output"},
+	}
+	for range 4000 {
+		tensors = append(tensors, fbt{0: []int32{1 << 14}, 2: uint32(2)})
+	}
+	data := buildModel(fbt{
+		0: uint32(3),
+		1: []fbt{{0: uint8(3), 3: int32(3)}},
+		2: []fbt{{
+			0: tensors,
+			1: []int32{0},
+			2: []int32{2},
+			3: []fbt{{0: uint32(0), 1: []int32{0, 1, -1}, 2: []int32{2}, 3: uint8(optConv2D),
+				4: fbt{0: uint8(1), 1: int32(1), 2: int32(1)}}},
+		}},
+		4: []fbt{{}, {0: f32bytes(1, 0, 0, 1, 1, -1)}, {0: big}},
+	})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := Load(data); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// 4000 private copies would be 256 MiB.
+	if got := after.TotalAlloc - before.TotalAlloc; got > 32<<20 {
+		t.Errorf("Load allocated %d MiB for a %d KiB file", got>>20, len(data)>>10)
+	}
+}
