@@ -20,6 +20,7 @@ import (
 	"facegate/internal/store"
 	"facegate/internal/web"
 	"facegate/pipeline"
+	"facegate/pipeline/annotate"
 	"facegate/pipeline/gallery"
 )
 
@@ -61,6 +62,7 @@ type daemon struct {
 	auth     *authStore
 
 	lastUnknown lastUnknown
+	painter     painter // camera snapshots for the page
 
 	wg sync.WaitGroup // background goroutines started by start
 }
@@ -75,6 +77,7 @@ func Run(ctx context.Context, opt Options) error {
 		opt.StopTimeout = 10 * time.Second
 	}
 	d := &daemon{opt: opt, cfg: opt.Config, log: opt.Log}
+	d.painter.p = annotate.NewPainter(annotate.DefaultFontPath, opt.Log)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var closers []func(context.Context)

@@ -375,11 +375,11 @@ func (l webLive) Snapshot(_ context.Context, name string) ([]byte, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: no camera %q", errNotFound, name)
 	}
-	b, err := e.tap.snapshot()
+	img, labels, err := e.tap.picture()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", web.ErrUnavailable, err)
 	}
-	return b, nil
+	return l.d.painter.render(img, labels)
 }
 
 func (l webLive) Faces(_ context.Context, name string) ([]web.LiveFace, error) {

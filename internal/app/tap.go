@@ -1,19 +1,16 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"facegate/device/camera"
 	"facegate/pipeline"
+	"facegate/pipeline/annotate"
 	"facegate/pipeline/frame"
 	"facegate/pipeline/gallery"
 )
@@ -114,29 +111,22 @@ func (t *tap) result() (pipeline.Result, bool) {
 	return t.res, t.hasRes
 }
 
-// snapshot encodes the newest frame as JPEG with the faces of the newest
-// result boxed (green: known, amber: unknown).
-func (t *tap) snapshot() ([]byte, error) {
+// picture returns a copy of the newest frame as an image with the faces of
+// the newest result.
+func (t *tap) picture() (image.Image, []annotate.Label, error) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.last.Width == 0 {
-		t.mu.Unlock()
-		return nil, errors.New("no frame yet")
+		return nil, nil, errors.New("no frame yet")
 	}
 	img := frameToRGBA(&t.last)
-	res, has := t.res, t.hasRes
-	t.mu.Unlock()
-	if has {
-		labels := make([]label, 0, res.N)
-		for _, f := range res.List() {
-			labels = append(labels, label{box: f.Box, name: f.Name, known: f.Known})
+	var labels []annotate.Label
+	if t.hasRes {
+		for _, f := range t.res.List() {
+			labels = append(labels, annotate.Label{Box: f.Box, Name: f.Name})
 		}
-		annotate(img, labels)
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return img, labels, nil
 }
 
 func frameToRGBA(f *frame.Frame) *image.RGBA {
@@ -155,27 +145,15 @@ func frameToRGBA(f *frame.Frame) *image.RGBA {
 	return img
 }
 
-// label is one face to draw.
-type label struct {
-	box   frame.Box
-	name  string
-	known bool
+// painter draws snapshots for the page: names in Hangul too. One at a time
+// (font faces are not goroutine-safe).
+type painter struct {
+	mu sync.Mutex
+	p  *annotate.Painter
 }
 
-// annotate draws the boxes; names are drawn by the page over the image.
-func annotate(img *image.RGBA, labels []label) {
-	for _, l := range labels {
-		c := color.RGBA{255, 176, 0, 255}
-		if l.known {
-			c = color.RGBA{0, 200, 80, 255}
-		}
-		r := image.Rect(int(l.box.X), int(l.box.Y), int(l.box.X+l.box.W), int(l.box.Y+l.box.H)).Intersect(img.Bounds())
-		const th = 3
-		for _, e := range []image.Rectangle{
-			{r.Min, image.Pt(r.Max.X, r.Min.Y+th)}, {image.Pt(r.Min.X, r.Max.Y-th), r.Max},
-			{r.Min, image.Pt(r.Min.X+th, r.Max.Y)}, {image.Pt(r.Max.X-th, r.Min.Y), r.Max},
-		} {
-			draw.Draw(img, e.Intersect(img.Bounds()), &image.Uniform{c}, image.Point{}, draw.Src)
-		}
-	}
+func (p *painter) render(img image.Image, labels []annotate.Label) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.p.Render(img, labels)
 }

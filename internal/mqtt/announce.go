@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"facegate/pipeline/annotate"
+
 	"context"
 	"time"
 
@@ -58,7 +60,7 @@ type announceState struct {
 	presence map[string]presenceJSON // person id → state on <base>/person/<id>
 	deleted  map[string]bool         // people deleted while running: late presence updates are ignored
 	snapshot []byte
-	painter  *painter
+	painter  *annotate.Painter
 }
 
 // announcer owns the retained state and turns events, presence and gallery
@@ -68,7 +70,7 @@ func (b *Bridge) announcer(ctx context.Context, people []Person) {
 		people:   people,
 		presence: map[string]presenceJSON{},
 		deleted:  map[string]bool{},
-		painter:  newPainter(b.opts.FontPath, b.log),
+		painter:  annotate.NewPainter(b.opts.FontPath, b.log),
 	}
 	for {
 		select {
@@ -214,7 +216,7 @@ func (b *Bridge) announceEvent(ctx context.Context, st *announceState, ev Event)
 		labels = []Label{{Box: box, Name: ev.Name}}
 	}
 	if img != nil {
-		jpg, err := st.painter.render(img, labels)
+		jpg, err := st.painter.Render(img, labels)
 		if err != nil {
 			b.snapFailed.Add(1)
 			b.log.Warn("mqtt: snapshot not drawn", "err", err)

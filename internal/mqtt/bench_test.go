@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"facegate/pipeline/annotate"
+
 	"context"
 	"log/slog"
 	"testing"
@@ -30,12 +32,12 @@ func BenchmarkHandleEvent(b *testing.B) {
 // BenchmarkSnapshot draws one 640×480 snapshot with two named faces and
 // encodes it (the announcer's cost per event with a picture).
 func BenchmarkSnapshot(b *testing.B) {
-	p := newPainter(DefaultFontPath, slog.New(slog.DiscardHandler))
+	p := annotate.NewPainter(DefaultFontPath, slog.New(slog.DiscardHandler))
 	img := grey(640, 480)
 	labels := []Label{{Box: frame.Box{X: 100, Y: 120, W: 120, H: 150}, Name: "김민수"}, {Box: frame.Box{X: 400, Y: 100, W: 100, H: 120}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.render(img, labels); err != nil {
+		if _, err := p.Render(img, labels); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"facegate/pipeline/annotate"
+
 	"bytes"
 	"context"
 	"image"
@@ -101,10 +103,10 @@ func absDiff(a, b uint8) int {
 // different Korean names give different pixels (real glyphs, not the same
 // missing-glyph boxes), and the box is drawn in the known colour.
 func TestSnapshotDrawsHangul(t *testing.T) {
-	p := newPainter(fontOrSkip(t), slog.New(slog.DiscardHandler))
+	p := annotate.NewPainter(fontOrSkip(t), slog.New(slog.DiscardHandler))
 	box := frame.Box{X: 100, Y: 120, W: 100, H: 90}
 	render := func(name string) image.Image {
-		jpg, err := p.render(grey(640, 480), []Label{{Box: box, Name: name}})
+		jpg, err := p.Render(grey(640, 480), []Label{{Box: box, Name: name}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,11 +153,11 @@ func (h *captureHandler) WithGroup(string) slog.Handler      { return h }
 // is, and that is logged once, not per snapshot.
 func TestSnapshotWithoutFont(t *testing.T) {
 	h := &captureHandler{}
-	p := newPainter(filepath.Join(t.TempDir(), "missing.ttf"), slog.New(h))
+	p := annotate.NewPainter(filepath.Join(t.TempDir(), "missing.ttf"), slog.New(h))
 	box := frame.Box{X: 100, Y: 120, W: 100, H: 90}
 	var img image.Image
 	for range 3 {
-		jpg, err := p.render(grey(480, 320), []Label{{Box: box, Name: "김민수"}, {Box: frame.Box{X: 300, Y: 100, W: 60, H: 60}}})
+		jpg, err := p.Render(grey(480, 320), []Label{{Box: box, Name: "김민수"}, {Box: frame.Box{X: 300, Y: 100, W: 60, H: 60}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"facegate/pipeline/annotate"
+
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -16,7 +18,7 @@ import (
 
 // DefaultFontPath is where Debian's fonts-nanum puts NanumGothic, a font that
 // covers Hangul; the snapshot draws names with it.
-const DefaultFontPath = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+const DefaultFontPath = annotate.DefaultFontPath
 
 // MaxPayload is the largest request payload the bridge accepts (8 MiB).
 const MaxPayload = 8 << 20

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"facegate/pipeline/annotate"
+
 	"context"
 	"image"
 	"time"
@@ -72,10 +74,7 @@ type Event struct {
 }
 
 // Label is one face drawn on a snapshot.
-type Label struct {
-	Box  frame.Box
-	Name string // empty: drawn as "unknown"
-}
+type Label = annotate.Label
 
 // Presence states, as published on <base>/person/<id>.
 const (
