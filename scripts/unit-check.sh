@@ -20,7 +20,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/usr/bin" "$tmp/usr/lib/systemd" "$tmp/etc/systemd/system"
 ln -s usr/lib "$tmp/lib"
+ln -s usr/bin "$tmp/bin" # merged /usr, as on Debian 12
 cp -a /usr/lib/systemd/system "$tmp/usr/lib/systemd/"
+# ExecReload sends SIGHUP with the host's kill.
+cp /usr/bin/kill "$tmp/usr/bin/kill"
 if [ -x "$root/bin/facegate" ]; then
   cp "$root/bin/facegate" "$tmp/usr/bin/facegate"
 else
