@@ -402,7 +402,6 @@ type padStep struct {
 	in, out  []float32
 	ish, osh [4]int
 	before   [4]int
-	batchPad bool
 }
 
 func (s *padStep) units() int { return s.osh[0] * s.osh[1] }
