@@ -88,6 +88,9 @@ func TestMobileFaceNetBatch1(t *testing.T) {
 func TestThreadsAgree(t *testing.T) {
 	for _, name := range []string{"face_detection_short_range", "face_detection_full_range_sparse", "MobileFaceNet"} {
 		t.Run(name, func(t *testing.T) {
+			if testing.Short() && name == "MobileFaceNet" {
+				t.Skip("-short: the detectors keep the check")
+			}
 			m := loadModel(t, name)
 			ips := []*Interpreter{newIP(t, m, 1), newIP(t, m, 3)}
 			var outs [][]float32
@@ -358,6 +361,9 @@ func TestSharedModel(t *testing.T) {
 // TestBatchIndependence: at batch 3 each face's embedding equals its batch-1
 // embedding (per-image depthwise, batch-following RESHAPE).
 func TestBatchIndependence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: TestMobileFaceNetBatch1 keeps a batch check")
+	}
 	m := loadModel(t, "MobileFaceNet")
 	ip3, ip1 := newIP(t, m, 2), newIP(t, m, 1)
 	if err := ip3.ResizeInput(0, []int{3, 112, 112, 3}); err != nil {
