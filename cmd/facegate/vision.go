@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +23,7 @@ import (
 	"facegate/models/blazeface"
 	"facegate/models/facenet"
 	"facegate/pipeline/frame"
+	"facegate/pipeline/gallery"
 )
 
 // loadVision builds a detector ("short" or "full") and an embedder with
@@ -75,12 +75,7 @@ func decodeImageFile(path string) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s image is damaged: %w", path, format, err)
 	}
-	if format == "jpeg" {
-		if o := exifOrientation(data); o > 1 {
-			img = orient(img, o)
-		}
-	}
-	return img, nil
+	return gallery.Upright(data, img), nil
 }
 
 // pathless drops the operation and path of an *fs.PathError, which the
@@ -91,103 +86,6 @@ func pathless(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// exifOrientation returns the EXIF orientation tag (1..8) of a JPEG, or 0
-// when there is none or it cannot be read.
-func exifOrientation(jpg []byte) int {
-	if len(jpg) < 4 || jpg[0] != 0xFF || jpg[1] != 0xD8 {
-		return 0
-	}
-	p := jpg[2:]
-	for len(p) >= 4 && p[0] == 0xFF {
-		marker := p[1]
-		if marker == 0xDA || marker == 0xD9 { // pixels start: no more metadata
-			return 0
-		}
-		n := int(binary.BigEndian.Uint16(p[2:4]))
-		if n < 2 || len(p) < 2+n {
-			return 0
-		}
-		seg := p[4 : 2+n]
-		if marker == 0xE1 && len(seg) > 14 && string(seg[:6]) == "Exif\x00\x00" {
-			return tiffOrientation(seg[6:])
-		}
-		p = p[2+n:]
-	}
-	return 0
-}
-
-// tiffOrientation reads tag 0x0112 of IFD0 of an EXIF TIFF block.
-func tiffOrientation(t []byte) int {
-	if len(t) < 8 {
-		return 0
-	}
-	var bo binary.ByteOrder
-	switch string(t[:2]) {
-	case "II":
-		bo = binary.LittleEndian
-	case "MM":
-		bo = binary.BigEndian
-	default:
-		return 0
-	}
-	off := int(bo.Uint32(t[4:8]))
-	if off < 8 || off+2 > len(t) {
-		return 0
-	}
-	n := int(bo.Uint16(t[off:]))
-	for i := 0; i < n; i++ {
-		e := off + 2 + 12*i
-		if e+12 > len(t) {
-			return 0
-		}
-		if bo.Uint16(t[e:]) == 0x0112 {
-			v := int(bo.Uint16(t[e+8:]))
-			if v >= 1 && v <= 8 {
-				return v
-			}
-			return 0
-		}
-	}
-	return 0
-}
-
-// orient returns img transformed so that EXIF orientation o displays
-// upright.
-func orient(img image.Image, o int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	ow, oh := w, h
-	if o >= 5 {
-		ow, oh = h, w
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var dx, dy int
-			switch o {
-			case 2:
-				dx, dy = w-1-x, y
-			case 3:
-				dx, dy = w-1-x, h-1-y
-			case 4:
-				dx, dy = x, h-1-y
-			case 5:
-				dx, dy = y, x
-			case 6:
-				dx, dy = h-1-y, x
-			case 7:
-				dx, dy = h-1-y, w-1-x
-			case 8:
-				dx, dy = y, w-1-x
-			default:
-				dx, dy = x, y
-			}
-			dst.Set(dx, dy, img.At(b.Min.X+x, b.Min.Y+y))
-		}
-	}
-	return dst
 }
 
 // jsonFace is a detection as the MediaPipe reference files write it.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"facegate/pipeline/gallery"
+
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -243,7 +245,7 @@ func TestEXIFOrientation(t *testing.T) {
 		{2, binary.BigEndian, 40, 20, 37, 2, image.Pt(2, 2)},
 	} {
 		data := jpegWithOrientation(t, img, tc.o, tc.order)
-		if got := exifOrientation(data); got != int(tc.o) {
+		if got := gallery.EXIFOrientation(data); got != int(tc.o) {
 			t.Errorf("orientation %d read as %d", tc.o, got)
 		}
 		path := filepath.Join(dir, "o.jpg")
@@ -272,17 +274,8 @@ func TestEXIFOrientation(t *testing.T) {
 		"no app1":   {0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02},
 		"zero size": {0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00},
 	} {
-		if got := exifOrientation(data); got != 0 {
+		if got := gallery.EXIFOrientation(data); got != 0 {
 			t.Errorf("%s: orientation %d, want 0", name, got)
 		}
 	}
-}
-
-func FuzzEXIFOrientation(f *testing.F) {
-	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if o := exifOrientation(data); o < 0 || o > 8 {
-			t.Fatalf("orientation %d", o)
-		}
-	})
 }

@@ -51,13 +51,22 @@ func DecodeImage(r io.Reader) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadImage, err)
 	}
-	if format == "jpeg" {
-		if o := exifOrientation(data); o > 1 {
-			img = orient(img, o)
-		}
-	}
-	return img, nil
+	return Upright(data, img), nil
 }
+
+// Upright returns img, decoded from data, turned as a JPEG's EXIF
+// orientation says (phones record portrait photos sideways with a tag).
+// Other formats and untagged JPEGs come back unchanged.
+func Upright(data []byte, img image.Image) image.Image {
+	if o := exifOrientation(data); o > 1 {
+		return orient(img, o)
+	}
+	return img
+}
+
+// EXIFOrientation returns the EXIF orientation (1–8) of a JPEG, or 0 when
+// it has none or it cannot be read.
+func EXIFOrientation(jpg []byte) int { return exifOrientation(jpg) }
 
 // exifOrientation returns the EXIF orientation (1–8) of a JPEG, or 0 when
 // it has none or it cannot be read.
