@@ -28,14 +28,22 @@ func moduleRoot(t testing.TB) string {
 	}
 }
 
-// goldenDir is ../shared/golden from the module root; tests skip without it.
+// goldenDir holds the real TFLite runtime's inputs and outputs: the copy in
+// testdata/golden (the four models this runtime supports, copied from
+// ../shared/golden/tflite, facts of a public runtime), else ../shared/golden
+// from the module root; tests skip without either.
 func goldenDir(t testing.TB) string {
 	t.Helper()
-	d := filepath.Join(moduleRoot(t), "..", "shared", "golden")
-	if _, err := os.Stat(filepath.Join(d, "tflite")); err != nil {
-		t.Skipf("golden data not found at %s: %v", d, err)
+	for _, d := range []string{
+		filepath.Join(moduleRoot(t), "models", "tflite", "testdata", "golden"),
+		filepath.Join(moduleRoot(t), "..", "shared", "golden"),
+	} {
+		if _, err := os.Stat(filepath.Join(d, "tflite")); err == nil {
+			return d
+		}
 	}
-	return d
+	t.Skip("golden data not found in testdata/golden or ../shared/golden")
+	return ""
 }
 
 // modelPath finds a model file: the shipped models/, this package's
