@@ -81,6 +81,19 @@ func TestDaemonServesAndStops(t *testing.T) {
 	if !up {
 		t.Fatal("daemon never answered /healthz")
 	}
+	// Signalling is behind the login: an anonymous offer is refused.
+	anon := &http.Client{Timeout: 10 * time.Second, Transport: c.Transport}
+	offer, _ := http.NewRequest("POST", base+"/api/rtc/offer", strings.NewReader(`{"kind":"camera","sdp":"v=0"}`))
+	offer.Header.Set("Content-Type", "application/json")
+	offer.Header.Set("Origin", base)
+	if resp, err := anon.Do(offer); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("anonymous offer: %s, want 401", resp.Status)
+		}
+	}
 	req, _ := http.NewRequest("POST", base+"/api/login", strings.NewReader(`{"username":"admin","password":"correct horse battery"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", base)
@@ -100,6 +113,20 @@ func TestDaemonServesAndStops(t *testing.T) {
 	}
 	if line, err := bufio.NewReader(stream.Body).ReadString('\n'); err != nil || line == "" {
 		t.Fatalf("event stream: %q %v", line, err)
+	}
+	// Logged in, a malformed offer gets a clear 400.
+	bad, _ := http.NewRequest("POST", base+"/api/rtc/offer", strings.NewReader(`{"kind":"camera","sdp":"hello"}`))
+	bad.Header.Set("Content-Type", "application/json")
+	bad.Header.Set("Origin", base)
+	if resp, err := c.Do(bad); err != nil {
+		t.Fatal(err)
+	} else {
+		var body struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || body.Error == "" {
+			t.Errorf("malformed offer: %s %q, want 400 with a message", resp.Status, body.Error)
+		}
 	}
 	// The pipeline is busy: frames are being processed.
 	var cams []struct {
