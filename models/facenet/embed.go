@@ -27,6 +27,7 @@ type Options struct {
 type Embedder struct {
 	ip     *tflite.Interpreter
 	file   models.File
+	id     string // file.ID(), computed once: it goes with every embedding
 	mirror bool
 	batch  int // current input batch
 	native int // the file's own batch, used when resizing fails
@@ -54,7 +55,7 @@ func New(opt Options) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("facenet: %s: %w", file.Name, err)
 	}
-	e := &Embedder{ip: ip, file: file, mirror: opt.Mirror, native: in[0].Shape[0], batch: in[0].Shape[0]}
+	e := &Embedder{ip: ip, file: file, id: file.ID(), mirror: opt.Mirror, native: in[0].Shape[0], batch: in[0].Shape[0]}
 	return e, nil
 }
 
@@ -67,7 +68,7 @@ func (e *Embedder) Close() {
 }
 
 // Model returns the identity stored with every embedding.
-func (e *Embedder) Model() string { return e.file.ID() }
+func (e *Embedder) Model() string { return e.id }
 
 // ErrClosed is returned by a closed Embedder.
 var ErrClosed = errors.New("facenet: embedder closed")
@@ -102,7 +103,7 @@ func (e *Embedder) Embed(a *Aligned) (frame.Embedding, error) {
 	if err := e.EmbedTo(a, v); err != nil {
 		return frame.Embedding{}, err
 	}
-	return frame.Embedding{Vector: v, Model: e.file.ID()}, nil
+	return frame.Embedding{Vector: v, Model: e.id}, nil
 }
 
 // EmbedTo writes the L2-normalised embedding of one aligned face into dst
@@ -152,7 +153,7 @@ func (e *Embedder) EmbedBatch(faces []*Aligned) ([]frame.Embedding, error) {
 	res := make([]frame.Embedding, len(faces))
 	for i := range res {
 		v := vecs[i*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim : (i+1)*frame.EmbeddingDim]
-		res[i] = frame.Embedding{Vector: v, Model: e.file.ID()}
+		res[i] = frame.Embedding{Vector: v, Model: e.id}
 	}
 	return res, nil
 }
