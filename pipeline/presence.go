@@ -108,3 +108,13 @@ func (p *Presence) State() []PersonPresence {
 	}
 	return out
 }
+
+// Sweep reports everyone unseen for the timeout as away, on hub. Runners
+// sweep on their frames' clock; the daemon also sweeps on the wall clock,
+// so people go away when no camera is running at all.
+func (p *Presence) Sweep(now time.Time, hub *Hub[Event]) {
+	p.Expire(now, func(pp PersonPresence) {
+		hub.Publish(Event{Type: EventPresence, ID: newEventID(now), Time: now, Camera: pp.Camera,
+			PersonID: pp.PersonID, Name: pp.Name, State: StateAway})
+	})
+}

@@ -165,6 +165,7 @@ func (d *daemon) start(ctx context.Context, add func(func(context.Context))) err
 	d.results = pipeline.NewHub[pipeline.Result](d.log.With("component", "results"))
 	add(func(context.Context) { d.events.Close(); d.results.Close() })
 	d.presence = pipeline.NewPresence(time.Duration(set.PresenceTimeout))
+	d.goLoop(ctx, time.Second, func(context.Context) { d.presence.Sweep(time.Now(), d.events) })
 
 	// Event log: every event is stored, with retention pruning.
 	d.follow(ctx, "store", 64, d.storeEvent)

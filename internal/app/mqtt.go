@@ -30,7 +30,7 @@ func (d *daemon) startMQTT(ctx context.Context, add func(func(context.Context)))
 			return map[string]any{"status": "ok", "summary": d.statusLine(), "people": len(d.gallery.People())}, nil
 		},
 	}
-	b, err := mqtt.New(opts, g, d.log.With("component", "mqtt"))
+	b, err := mqtt.New(opts, g, d.log)
 	if err != nil {
 		return err
 	}
