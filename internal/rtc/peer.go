@@ -155,7 +155,7 @@ func (p *peer) readCamera(ctx context.Context, tr *webrtc.TrackRemote) {
 			continue
 		}
 		t0 := time.Now()
-		pic, err := dec.decode(data)
+		w, h, err := dec.decodeOnly(data)
 		if err != nil {
 			if time.Since(lastPLI) > 200*time.Millisecond {
 				pli()
@@ -163,12 +163,12 @@ func (p *peer) readCamera(ctx context.Context, tr *webrtc.TrackRemote) {
 			}
 			continue
 		}
-		if pic == nil {
+		if w == 0 {
 			continue
 		}
-		f := p.box.Buffer(pic.Width, pic.Height)
-		copy(f.Pix, pic.Pix)
-		f.Format, f.Time, f.Seq = pic.Format, t0, uint64(pkt.Timestamp)
+		f := p.box.Buffer(w, h) // decoded straight into the pipeline's buffer
+		dec.convert(f)
+		f.Time, f.Seq = t0, uint64(pkt.Timestamp)
 		p.box.Publish(f, time.Since(t0))
 	}
 }

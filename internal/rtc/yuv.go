@@ -8,36 +8,34 @@ import (
 
 // i420ToRGB converts a planar 4:2:0 picture (BT.601 limited range, what VP8
 // carries from browsers) into packed RGB. Integer arithmetic with 16-bit
-// fixed-point coefficients: within ±1 of the float formula.
+// fixed-point coefficients: within ±1 of the float formula. The chroma
+// terms are computed once per pair of pixels that share them.
 func i420ToRGB(dst []byte, w, h int, y []byte, sy int, u []byte, su int, v []byte, sv int) {
 	for j := 0; j < h; j++ {
 		yr := y[j*sy : j*sy+w]
-		ur := u[(j/2)*su:]
-		vr := v[(j/2)*sv:]
+		ur := u[(j/2)*su : (j/2)*su+(w+1)/2]
+		vr := v[(j/2)*sv : (j/2)*sv+(w+1)/2]
 		out := dst[j*3*w : (j+1)*3*w]
-		for i, yy := range yr {
-			c := (int32(yy) - 16) * 76309 // 1.164 << 16
-			d := int32(ur[i/2]) - 128
-			e := int32(vr[i/2]) - 128
-			r := (c + 104597*e + 32768) >> 16
-			g := (c - 25675*d - 53279*e + 32768) >> 16
-			b := (c + 132201*d + 32768) >> 16
-			out[3*i] = clamp8(r)
-			out[3*i+1] = clamp8(g)
-			out[3*i+2] = clamp8(b)
+		for i := 0; i < len(ur); i++ {
+			d := int32(ur[i]) - 128
+			e := int32(vr[i]) - 128
+			cr := 104597*e + 32768
+			cg := -25675*d - 53279*e + 32768
+			cb := 132201*d + 32768
+			for k := 2 * i; k < 2*i+2 && k < w; k++ {
+				c := (int32(yr[k]) - 16) * 76309 // 1.164 << 16
+				o := out[3*k : 3*k+3]
+				o[0] = clamp8((c + cr) >> 16)
+				o[1] = clamp8((c + cg) >> 16)
+				o[2] = clamp8((c + cb) >> 16)
+			}
 		}
 	}
 }
 
-func clamp8(x int32) byte {
-	if x < 0 {
-		return 0
-	}
-	if x > 255 {
-		return 255
-	}
-	return byte(x)
-}
+// clamp8 saturates to a byte; min and max compile to branch-free moves,
+// which matters where pixels hover around black or white.
+func clamp8(x int32) byte { return byte(min(max(x, 0), 255)) }
 
 // frameToI420 converts a packed RGB or BGR frame into dst, a 4:2:0 picture
 // of the same size (BT.601 limited range); chroma is the mean of each 2×2
