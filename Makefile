@@ -59,7 +59,8 @@ unit-check: ## systemd-analyze verify clean and security exposure <= 2.0
 cross: ## cross-build bin/facegate-arm64 (cgo) against a cached arm64 sysroot; version + detect under qemu
 	./scripts/cross.sh check
 
-deb: ## dist/facegate_<version>_amd64.deb (+ _arm64.deb when bin/facegate-arm64 exists)
+deb: ## dist/facegate_<version>_amd64.deb and _arm64.deb (cross-builds the arm64 binary first)
+	./scripts/cross.sh build
 	./scripts/deb.sh
 
 install: build ## install to $(DESTDIR)$(PREFIX) (binary, unit, sysusers; /etc/facegate/config.yaml never overwritten)
