@@ -61,6 +61,7 @@ type daemon struct {
 	settings *settingsStore
 	auth     *authStore
 
+	mqttStop    func() // closes the MQTT bridge; nil without one
 	lastUnknown lastUnknown
 	painter     painter // camera snapshots for the page
 
@@ -163,7 +164,16 @@ func (d *daemon) start(ctx context.Context, add func(func(context.Context))) err
 
 	d.events = pipeline.NewHub[pipeline.Event](d.log.With("component", "events"))
 	d.results = pipeline.NewHub[pipeline.Result](d.log.With("component", "results"))
-	add(func(context.Context) { d.events.Close(); d.results.Close() })
+	// Hubs close after the cameras stopped (closers run in reverse), then
+	// MQTT says offline: the last events still go out (DESIGN.md,
+	// shutdown order), and the store closes last of all.
+	add(func(context.Context) {
+		d.events.Close()
+		d.results.Close()
+		if d.mqttStop != nil {
+			d.mqttStop()
+		}
+	})
 	d.presence = pipeline.NewPresence(time.Duration(set.PresenceTimeout))
 	d.goLoop(ctx, time.Second, func(context.Context) { d.presence.Sweep(time.Now(), d.events) })
 
@@ -195,7 +205,7 @@ func (d *daemon) start(ctx context.Context, add func(func(context.Context))) err
 
 	// MQTT last among the producers of traffic, first to say offline.
 	if cfg.MQTT.Broker != "" {
-		if err := d.startMQTT(ctx, add); err != nil {
+		if err := d.startMQTT(ctx); err != nil {
 			return err
 		}
 	}

@@ -15,9 +15,9 @@ import (
 	"facegate/pipeline/gallery"
 )
 
-// startMQTT builds the bridge and starts it; its Close (first of the
-// adapters to stop) publishes offline.
-func (d *daemon) startMQTT(ctx context.Context, add func(func(context.Context))) error {
+// startMQTT builds the bridge and starts it; it is closed (publishing
+// offline) after the pipeline has stopped, see start.
+func (d *daemon) startMQTT(ctx context.Context) error {
 	opts := mqtt.FromConfig(d.cfg.MQTT, deviceID(), d.opt.Version)
 	if len(d.cfg.Cameras) > 0 {
 		opts.Camera = d.cfg.Cameras[0].Name
@@ -34,7 +34,9 @@ func (d *daemon) startMQTT(ctx context.Context, add func(func(context.Context)))
 	if err != nil {
 		return err
 	}
-	if err := b.Start(ctx); err != nil {
+	// The bridge outlives the run context: it stops in mqttStop, after the
+	// pipeline, so the last events and "offline" still reach the broker.
+	if err := b.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	d.mqtt = b
@@ -44,14 +46,16 @@ func (d *daemon) startMQTT(ctx context.Context, add func(func(context.Context)))
 	go func() {
 		defer d.wg.Done()
 		defer sub.Close()
-		b.FollowEvents(ctx, sub.C)
+		// Not ctx: the events of the last frames still go out; the
+		// subscription ends when the hub closes at shutdown.
+		b.FollowEvents(context.WithoutCancel(ctx), sub.C)
 	}()
-	add(func(context.Context) {
+	d.mqttStop = func() {
 		stopWatch()
 		if err := b.Close(); err != nil {
 			d.log.Warn("mqtt close", "err", err)
 		}
-	})
+	}
 	return nil
 }
 

@@ -83,8 +83,12 @@ func TestDaemonOverMQTT(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{Config: cfg, Version: "test", Getenv: func(k string) string { return env[k] }, Reload: reload})
 	}()
+	stopped := false
 	defer func() {
 		cancel()
+		if stopped {
+			return
+		}
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -92,7 +96,7 @@ func TestDaemonOverMQTT(t *testing.T) {
 		}
 	}()
 
-	msgs := make(chan paho.Message, 256)
+	msgs := make(chan paho.Message, 4096)
 	opts := paho.NewClientOptions().AddBroker(brokerURL).SetClientID("test-client")
 	cl := paho.NewClient(opts)
 	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -199,5 +203,25 @@ func TestDaemonOverMQTT(t *testing.T) {
 	}
 	if fmt.Sprintf("%x", people[0].Name) != fmt.Sprintf("%x", nfc) {
 		t.Errorf("name bytes differ")
+	}
+
+	// SIGTERM: the daemon says offline on its way out.
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+	stopped = true
+	for offline := false; !offline; {
+		select {
+		case m := <-msgs:
+			offline = m.Topic() == "facegate/test/status" && string(m.Payload()) == "offline"
+		case <-time.After(30 * time.Second):
+			t.Fatal("no offline after the daemon stopped")
+		}
 	}
 }
