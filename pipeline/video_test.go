@@ -16,35 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"facegate/internal/testenv"
 	"facegate/pipeline/frame"
 )
 
 // testdata returns ../shared/testdata relative to the module root (or
 // $FACEGATE_TESTDATA), skipping the test when it is absent.
 func testdata(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("FACEGATE_TESTDATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("test data absent (%v); set FACEGATE_TESTDATA", err)
-	}
-	return d
+	return testenv.Testdata(t)
 }
 
 // splitMJPEG cuts a concatenation of JPEG files at each start-of-image

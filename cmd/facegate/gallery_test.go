@@ -10,38 +10,16 @@ import (
 	"testing"
 
 	"facegate/internal/store"
+	"facegate/internal/testenv"
 )
 
 // moduleRoot walks up from the test's directory to go.mod.
 func galleryModuleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.ModuleRoot(t)
 }
 
 func galleryFaces(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("FACEGATE_TESTDATA")
-	if root == "" {
-		root = filepath.Join(galleryModuleRoot(t), "..", "shared", "testdata")
-	}
-	dir := filepath.Join(root, "faces")
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("development photos absent (%v): set FACEGATE_TESTDATA", err)
-	}
-	return dir
+	return filepath.Dir(testenv.Testdata(t, "faces", "MANIFEST.tsv"))
 }
 
 // cli runs one facegate command and returns its exit code and output.

@@ -4,38 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"facegate/internal/testenv"
 )
 
 // watchTestdata returns ../shared/testdata (or $FACEGATE_TESTDATA).
 func watchTestdata(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("FACEGATE_TESTDATA")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Fatal("no go.mod above the test directory")
-			}
-			dir = filepath.Dir(dir)
-		}
-		root = filepath.Join(dir, "..", "shared", "testdata")
-	}
-	if _, err := os.Stat(filepath.Join(root, "video", "MANIFEST.tsv")); err != nil {
-		t.Skipf("test videos absent (%v): set FACEGATE_TESTDATA", err)
-	}
-	return root
+	return filepath.Dir(filepath.Dir(testenv.Testdata(t, "video", "MANIFEST.tsv")))
 }
 
 func watchRun(t *testing.T, args ...string) (int, string, string) {

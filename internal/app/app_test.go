@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,18 +16,11 @@ import (
 	"go.uber.org/goleak"
 
 	"facegate/internal/config"
+	"facegate/internal/testenv"
 )
 
 func testdata(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("FACEGATE_TESTDATA"); d != "" {
-		return d
-	}
-	d := filepath.Join(moduleRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("test photos and videos absent (%s): set FACEGATE_TESTDATA", d)
-	}
-	return d
+	return testenv.Testdata(t)
 }
 
 func freeAddr(t *testing.T) string {

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"facegate/internal/testenv"
 )
 
 // listed is what `go list -json` says of one package.
@@ -17,21 +18,7 @@ type listed struct {
 }
 
 func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.ModuleRoot(t)
 }
 
 func goList(t *testing.T, env []string, patterns ...string) []listed {

@@ -6,14 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+
+	"facegate/internal/testenv"
 )
 
 // fakeGallery is an in-memory gallery with the contract of Gallery: a
@@ -123,28 +123,5 @@ func (g *fakeGallery) snapshot() ([]Person, int) {
 // testdata returns a file of ../shared/testdata (or $FACEGATE_TESTDATA),
 // skipping when it is absent.
 func testdata(t testing.TB, rel string) string {
-	t.Helper()
-	root := os.Getenv("FACEGATE_TESTDATA")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Skip("no go.mod above the test directory")
-			}
-			dir = parent
-		}
-		root = filepath.Join(dir, "..", "shared", "testdata")
-	}
-	p := filepath.Join(root, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test data %s is absent (set FACEGATE_TESTDATA): %v", rel, err)
-	}
-	return p
+	return testenv.Testdata(t, rel)
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"facegate/internal/testenv"
 )
 
 // TestBrowser runs e2e/run.sh (headless chromium through playwright-core)
@@ -113,18 +115,5 @@ func refusesFaceless(t *testing.T, h *harness, root string) {
 }
 
 func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
+	return testenv.ModuleRoot(t)
 }

@@ -13,26 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"facegate/internal/testenv"
 	"facegate/pipeline/frame"
 )
 
 // sharedDir returns ../shared relative to the module root.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.Shared(t)
 }
 
 // sharedPath resolves a path of the golden files (relative to ../shared);

@@ -12,30 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	"facegate/internal/testenv"
 	"facegate/models/blazeface"
 	"facegate/pipeline/frame"
 )
 
 // facesDir returns ../shared/testdata/faces (or $FACEGATE_TESTDATA/faces).
 func facesDir(t testing.TB) string {
-	t.Helper()
-	if td := os.Getenv("FACEGATE_TESTDATA"); td != "" {
-		return filepath.Join(td, "faces")
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "faces")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.Testdata(t, "faces")
 }
 
 func loadImage(path string) (image.Image, error) {

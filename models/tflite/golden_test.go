@@ -7,25 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"facegate/internal/testenv"
 )
 
 // moduleRoot walks up from the package directory to go.mod.
 func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return testenv.ModuleRoot(t)
 }
 
 // goldenDir holds the real TFLite runtime's inputs and outputs: the copy in

@@ -13,41 +13,19 @@ import (
 	"sync"
 	"testing"
 
+	"facegate/internal/testenv"
 	"facegate/models/blazeface"
 	"facegate/models/facenet"
 )
 
 // moduleRoot walks up from the test's directory to go.mod.
 func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.ModuleRoot(t)
 }
 
 // facesDir is ../shared/testdata/faces (or $FACEGATE_TESTDATA/faces).
 func facesDir(t testing.TB) string {
-	t.Helper()
-	root := os.Getenv("FACEGATE_TESTDATA")
-	if root == "" {
-		root = filepath.Join(moduleRoot(t), "..", "shared", "testdata")
-	}
-	dir := filepath.Join(root, "faces")
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("development photos absent (%v): set FACEGATE_TESTDATA", err)
-	}
-	return dir
+	return filepath.Dir(testenv.Testdata(t, "faces", "MANIFEST.tsv"))
 }
 
 // devFace is one development photo's face.
