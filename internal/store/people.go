@@ -96,12 +96,15 @@ func (s *Store) PersonByName(name string) (gallery.Person, error) {
 // Load returns every person, sample (without face images) and ignored face.
 func (s *Store) Load() (gallery.Data, error) {
 	var d gallery.Data
+	// A record that fails its checksum is left out and named in
+	// d.Damaged: one bad sector must not keep the appliance from starting.
 	err := s.view(func(tx *bolt.Tx) error {
 		samples := tx.Bucket(bSamples)
 		err := tx.Bucket(bPeople).ForEach(func(k, v []byte) error {
 			p, err := decodePerson(v)
 			if err != nil {
-				return fmt.Errorf("person %s: %w", k, err)
+				d.Damaged = append(d.Damaged, fmt.Sprintf("person %s: %v", k, err))
+				return nil
 			}
 			id := string(k)
 			d.People = append(d.People, p.person(id))
@@ -112,7 +115,8 @@ func (s *Store) Load() (gallery.Data, error) {
 			return sb.ForEach(func(sk, sv []byte) error {
 				r, err := decodeRecord(sv, false)
 				if err != nil {
-					return fmt.Errorf("sample %s/%s: %w", k, sk, err)
+					d.Damaged = append(d.Damaged, fmt.Sprintf("sample %s/%s: %v", k, sk, err))
+					return nil
 				}
 				d.Samples = append(d.Samples, r.sample(id, string(sk)))
 				return nil
@@ -124,7 +128,8 @@ func (s *Store) Load() (gallery.Data, error) {
 		return tx.Bucket(bIgnored).ForEach(func(k, v []byte) error {
 			r, err := decodeRecord(v, false)
 			if err != nil {
-				return fmt.Errorf("ignored %s: %w", k, err)
+				d.Damaged = append(d.Damaged, fmt.Sprintf("ignored %s: %v", k, err))
+				return nil
 			}
 			d.Ignored = append(d.Ignored, gallery.Ignored{ID: string(k), Embedding: r.Emb, Time: r.Time})
 			return nil

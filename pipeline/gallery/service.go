@@ -188,6 +188,10 @@ func (s *Service) rebuildLocked() error {
 	if err != nil {
 		return fmt.Errorf("gallery: load: %w", err)
 	}
+	if len(d.Damaged) > 0 {
+		s.opt.Logger.Error("gallery records are damaged and left out; re-enroll those people or restore a backup",
+			"records", d.Damaged)
+	}
 	s.matcher.Swap(Build(d, s.model, s.policy))
 	return nil
 }

@@ -90,6 +90,9 @@ type Data struct {
 	People  []Person
 	Samples []Sample // Face may be nil
 	Ignored []Ignored
+	// Damaged names records the store could not read (a flipped bit on an
+	// SD card): they are left out, so the rest still works, and reported.
+	Damaged []string
 }
 
 // NewID returns a random identifier of 16 hex digits.
