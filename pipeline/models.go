@@ -97,7 +97,7 @@ func (g GalleryMatcher) Match(e frame.Embedding) Match {
 }
 
 // Generation implements Generationer.
-func (g GalleryMatcher) Generation() uint64 { return g.M.Snapshot().Generation() }
+func (g GalleryMatcher) Generation() uint64 { return g.M.Generation() }
 
 // GallerySample turns a track's sample into a gallery sample (the aligned
 // face as JPEG, source "camera") for gallery.Service.EnrollSamples.

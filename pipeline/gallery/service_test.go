@@ -293,13 +293,14 @@ func TestServiceWritesAnnounceInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kinds []string
-	gen := svc.Snapshot().Generation()
+	gen := svc.Matcher().Generation()
 	remove := svc.OnChange(func(c Change) {
 		kinds = append(kinds, fmt.Sprintf("%s:%s", c.Kind, c.Person.Name))
-		if c.Snapshot.Generation() <= gen {
-			t.Errorf("generation %d after %d", c.Snapshot.Generation(), gen)
+		if g := svc.Matcher().Generation(); g <= gen || c.Snapshot != svc.Snapshot() {
+			t.Errorf("generation %d after %d, or the change's snapshot is not the current one", g, gen)
+		} else {
+			gen = g
 		}
-		gen = c.Snapshot.Generation()
 	})
 	r := rand.New(rand.NewPCG(21, 21))
 	ctx := context.Background()

@@ -25,7 +25,6 @@ type Stats struct {
 // changed after Build. Vectors live in one contiguous slice so a search is a
 // straight walk through memory.
 type Snapshot struct {
-	gen    uint64
 	model  string
 	dim    int
 	policy Policy
@@ -43,16 +42,11 @@ type Snapshot struct {
 	stats Stats
 }
 
-// generations stamps snapshots. It is the package's only mutable state: a
-// counter that only ever grows, like an ID source, needing no owner.
-var generations atomic.Uint64
-
 // Build makes a snapshot from d, comparing only embeddings of model (and of
 // frame.EmbeddingDim length). Samples of unknown people are dropped.
 func Build(d Data, model string, p Policy) *Snapshot {
 	dim := frame.EmbeddingDim
 	s := &Snapshot{
-		gen:    generations.Add(1),
 		model:  model,
 		dim:    dim,
 		policy: p,
@@ -150,11 +144,6 @@ func (s *Snapshot) buildCentroids() {
 	}
 }
 
-// Generation is a process-wide stamp that increases with every snapshot
-// built, so a reader (the pipeline's runner) can tell cheaply that the
-// gallery changed, even between snapshots swapped in by hand.
-func (s *Snapshot) Generation() uint64 { return s.gen }
-
 // Model is the identity of the model whose embeddings this snapshot compares.
 func (s *Snapshot) Model() string { return s.model }
 
@@ -192,6 +181,7 @@ func (s *Snapshot) PersonByName(name string) (Person, bool) {
 // never lock; a writer builds a new snapshot and swaps it in.
 type Matcher struct {
 	cur atomic.Pointer[Snapshot]
+	gen atomic.Uint64 // swaps so far
 }
 
 // NewMatcher returns a matcher holding s (an empty gallery when s is nil).
@@ -208,7 +198,15 @@ func NewMatcher(s *Snapshot) *Matcher {
 func (m *Matcher) Snapshot() *Snapshot { return m.cur.Load() }
 
 // Swap makes s the current snapshot.
-func (m *Matcher) Swap(s *Snapshot) { m.cur.Store(s) }
+func (m *Matcher) Swap(s *Snapshot) {
+	m.cur.Store(s)
+	m.gen.Add(1) // after the store: whoever sees the new count sees s
+}
+
+// Generation counts the swaps, so a reader (the pipeline's runner) can tell
+// cheaply that the gallery changed, even between snapshots swapped in by
+// hand.
+func (m *Matcher) Generation() uint64 { return m.gen.Load() }
 
 // Match compares e with the current snapshot.
 func (m *Matcher) Match(e frame.Embedding) Result { return m.cur.Load().Match(e) }
