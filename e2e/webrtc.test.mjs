@@ -97,6 +97,18 @@ function cpuTicks() {
   return Number(f[11]) + Number(f[12]); // utime (14), stime (15)
 }
 
+// rssMB is the daemon's resident memory; the test keeps its maximum, a
+// figure (DESIGN.md's budget: 1 camera + 2 browser peers), never asserted.
+function rssMB() {
+  if (!daemonPID) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemonPID}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+let rssMax = 0;
+const rssTimer = setInterval(() => {
+  try { rssMax = Math.max(rssMax, rssMB() || 0); } catch { /* the daemon is gone */ }
+}, 500);
+
 async function cpuOver(ms) {
   if (!daemonPID) return NaN;
   const t0 = cpuTicks();
@@ -401,8 +413,10 @@ try {
     }
   }
 } finally {
+  clearInterval(rssTimer);
   for (const b of browsers) await b.close().catch(() => {});
 }
+figures.daemon_rss_max_mb = Math.round(rssMax);
 console.log(`e2e-webrtc: figures ${JSON.stringify(figures)}`);
 if (failed) process.exit(1);
 log('PASS');

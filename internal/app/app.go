@@ -64,6 +64,7 @@ type daemon struct {
 	mqttStop    func() // closes the MQTT bridge; nil without one
 	lastUnknown lastUnknown
 	painter     painter // camera snapshots for the page
+	models      loaded  // model files, loaded once and shared
 
 	wg sync.WaitGroup // background goroutines started by start
 }
@@ -147,7 +148,8 @@ func (d *daemon) start(ctx context.Context, add func(func(context.Context))) err
 		return err
 	}
 
-	vis, err := newVision(cfg)
+	d.models.cfg = cfg
+	vis, err := d.models.vision()
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (cs *cameras) startDevice(c config.Camera) error {
 	cs.mu.Lock()
 	det := cs.detector
 	cs.mu.Unlock()
-	models, err := newRunnerModels(cs.d.cfg, det)
+	models, err := cs.d.models.runnerModels(det)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (cs *cameras) runBrowser(ctx context.Context, src pipeline.Source, emit fun
 	cs.mu.Lock()
 	det := cs.detector
 	cs.mu.Unlock()
-	models, err := newRunnerModels(cs.d.cfg, det)
+	models, err := cs.d.models.runnerModels(det)
 	if err != nil {
 		cs.d.log.Error("browser camera", "err", err)
 		return

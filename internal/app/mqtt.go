@@ -135,7 +135,7 @@ func (l *lastUnknown) embedding(d *daemon) func() (frame.Embedding, bool) {
 		l.visMu.Lock()
 		defer l.visMu.Unlock()
 		if l.vis == nil {
-			v, err := newVision(d.cfg)
+			v, err := d.models.vision()
 			if err != nil {
 				d.log.Warn("loading models for ignore", "err", err)
 				return frame.Embedding{}, false

@@ -44,6 +44,27 @@ type Detector struct {
 
 // New loads the chosen model and builds its interpreter.
 func New(opt Options) (*Detector, error) {
+	m, err := Load(opt)
+	if err != nil {
+		return nil, err
+	}
+	return m.NewDetector(opt)
+}
+
+// Model is a loaded BlazeFace model, parsed, checked and with its weights
+// packed once. It is immutable: any number of Detectors, one per
+// goroutine, share it, so another camera costs an interpreter's buffers,
+// not another copy of the weights.
+type Model struct {
+	file             models.File
+	m                *tflite.Model
+	spec             anchorSpec
+	anchors          []anchor
+	regOut, scoreOut int
+}
+
+// Load loads the model opt names (opt.Model, opt.ModelPath).
+func Load(opt Options) (*Model, error) {
 	var name string
 	var spec anchorSpec
 	switch opt.Model {
@@ -54,13 +75,6 @@ func New(opt Options) (*Detector, error) {
 	default:
 		return nil, fmt.Errorf("blazeface: unknown model %q (want short or full)", opt.Model)
 	}
-	minScore := opt.MinScore
-	if minScore == 0 {
-		minScore = defaultMinimum
-	}
-	if !(minScore > 0 && minScore <= 1) {
-		return nil, fmt.Errorf("blazeface: minimum score %v outside (0, 1]", opt.MinScore)
-	}
 	file, err := models.Open(name, opt.ModelPath)
 	if err != nil {
 		return nil, err
@@ -69,26 +83,42 @@ func New(opt Options) (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blazeface: %s: %w", file.Name, err)
 	}
-	d := &Detector{file: file, anchors: spec.anchors(), size: spec.inputSize, minScore: minScore, regOut: -1, scoreOut: -1}
+	bm := &Model{file: file, m: m, spec: spec, anchors: spec.anchors(), regOut: -1, scoreOut: -1}
+	size := spec.inputSize
 	in := m.Inputs()
-	if len(in) != 1 || !slices.Equal(in[0].Shape, []int{1, d.size, d.size, 3}) {
-		return nil, fmt.Errorf("blazeface: %s: want one input [1 %d %d 3], have %v", file.Name, d.size, d.size, in)
+	if len(in) != 1 || !slices.Equal(in[0].Shape, []int{1, size, size, 3}) {
+		return nil, fmt.Errorf("blazeface: %s: want one input [1 %d %d 3], have %v", file.Name, size, size, in)
 	}
-	n := len(d.anchors)
+	n := len(bm.anchors)
 	for i, o := range m.Outputs() {
 		switch {
 		case slices.Equal(o.Shape, []int{1, n, numCoords}):
-			d.regOut = i
+			bm.regOut = i
 		case slices.Equal(o.Shape, []int{1, n, 1}):
-			d.scoreOut = i
+			bm.scoreOut = i
 		}
 	}
-	if d.regOut < 0 || d.scoreOut < 0 {
+	if bm.regOut < 0 || bm.scoreOut < 0 {
 		return nil, fmt.Errorf("blazeface: %s: want outputs [1 %d 16] and [1 %d 1], have %v", file.Name, n, n, m.Outputs())
 	}
-	d.ip, err = tflite.NewInterpreter(m, tflite.Options{Threads: opt.Threads})
+	return bm, nil
+}
+
+// NewDetector makes a detector on the loaded model with opt's minimum
+// score and threads (opt.Model and opt.ModelPath are the model's own).
+func (bm *Model) NewDetector(opt Options) (*Detector, error) {
+	minScore := opt.MinScore
+	if minScore == 0 {
+		minScore = defaultMinimum
+	}
+	if !(minScore > 0 && minScore <= 1) {
+		return nil, fmt.Errorf("blazeface: minimum score %v outside (0, 1]", opt.MinScore)
+	}
+	d := &Detector{file: bm.file, anchors: bm.anchors, size: bm.spec.inputSize, minScore: minScore, regOut: bm.regOut, scoreOut: bm.scoreOut}
+	var err error
+	d.ip, err = tflite.NewInterpreter(bm.m, tflite.Options{Threads: opt.Threads})
 	if err != nil {
-		return nil, fmt.Errorf("blazeface: %s: %w", file.Name, err)
+		return nil, fmt.Errorf("blazeface: %s: %w", bm.file.Name, err)
 	}
 	d.cands = make([]candidate, 0, 64)
 	d.clusters = make([]candidate, 0, 16)

@@ -37,6 +37,25 @@ type Embedder struct {
 
 // New loads MobileFaceNet and builds its interpreter.
 func New(opt Options) (*Embedder, error) {
+	m, err := Load(opt)
+	if err != nil {
+		return nil, err
+	}
+	return m.NewEmbedder(opt)
+}
+
+// Model is a loaded MobileFaceNet, parsed, checked and with its weights
+// packed once. It is immutable: any number of Embedders, one per
+// goroutine, share it, so another camera costs an interpreter's buffers,
+// not another 5 MB of weights.
+type Model struct {
+	file   models.File
+	m      *tflite.Model
+	native int // the file's own batch
+}
+
+// Load loads MobileFaceNet (opt.ModelPath, or the embedded file).
+func Load(opt Options) (*Model, error) {
 	file, err := models.Open(models.Recognizer, opt.ModelPath)
 	if err != nil {
 		return nil, err
@@ -51,12 +70,17 @@ func New(opt Options) (*Embedder, error) {
 		return nil, fmt.Errorf("facenet: %s: want input [n %d %d 3] and output [n %d], have %v -> %v",
 			file.Name, Size, Size, frame.EmbeddingDim, in, out)
 	}
-	ip, err := tflite.NewInterpreter(m, tflite.Options{Threads: opt.Threads})
+	return &Model{file: file, m: m, native: in[0].Shape[0]}, nil
+}
+
+// NewEmbedder makes an embedder on the loaded model with opt's threads and
+// mirror setting (opt.ModelPath is the model's own).
+func (fm *Model) NewEmbedder(opt Options) (*Embedder, error) {
+	ip, err := tflite.NewInterpreter(fm.m, tflite.Options{Threads: opt.Threads})
 	if err != nil {
-		return nil, fmt.Errorf("facenet: %s: %w", file.Name, err)
+		return nil, fmt.Errorf("facenet: %s: %w", fm.file.Name, err)
 	}
-	e := &Embedder{ip: ip, file: file, id: file.ID(), mirror: opt.Mirror, native: in[0].Shape[0], batch: in[0].Shape[0]}
-	return e, nil
+	return &Embedder{ip: ip, file: fm.file, id: fm.file.ID(), mirror: opt.Mirror, native: fm.native, batch: fm.native}, nil
 }
 
 // Close releases the interpreter. It is idempotent.
