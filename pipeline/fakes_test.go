@@ -216,32 +216,6 @@ func (s *fakeSource) Close() error {
 	return nil
 }
 
-// collector gathers events from a subscription until it closes.
-type collector struct {
-	mu     sync.Mutex
-	events []Event
-	done   chan struct{}
-}
-
-func collect(sub *Sub[Event]) *collector {
-	c := &collector{done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		for e := range sub.C {
-			c.mu.Lock()
-			c.events = append(c.events, e)
-			c.mu.Unlock()
-		}
-	}()
-	return c
-}
-
-// wait returns the events once the hub closed.
-func (c *collector) wait() []Event {
-	<-c.done
-	return c.events
-}
-
 func count(evs []Event, typ EventType) int {
 	n := 0
 	for _, e := range evs {

@@ -13,11 +13,6 @@ import (
 	"facegate/internal/testenv"
 )
 
-// moduleRoot walks up from the test's directory to go.mod.
-func galleryModuleRoot(t *testing.T) string {
-	return testenv.ModuleRoot(t)
-}
-
 func galleryFaces(t *testing.T) string {
 	return filepath.Dir(testenv.Testdata(t, "faces", "MANIFEST.tsv"))
 }

@@ -18,11 +18,6 @@ import (
 	"facegate/models/facenet"
 )
 
-// moduleRoot walks up from the test's directory to go.mod.
-func moduleRoot(t testing.TB) string {
-	return testenv.ModuleRoot(t)
-}
-
 // facesDir is ../shared/testdata/faces (or $FACEGATE_TESTDATA/faces).
 func facesDir(t testing.TB) string {
 	return filepath.Dir(testenv.Testdata(t, "faces", "MANIFEST.tsv"))
