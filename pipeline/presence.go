@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,9 +11,10 @@ import (
 // timeout. Runners sharing one Presence report sightings; it is safe for
 // concurrent use.
 type Presence struct {
-	mu      sync.Mutex
-	timeout time.Duration
-	people  map[string]*presenceEntry
+	timeout atomic.Int64 // time.Duration; read by every runner's frame loop without a lock
+
+	mu     sync.Mutex
+	people map[string]*presenceEntry
 }
 
 type presenceEntry struct {
@@ -36,24 +38,20 @@ func NewPresence(timeout time.Duration) *Presence {
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	return &Presence{timeout: timeout, people: make(map[string]*presenceEntry)}
+	p := &Presence{people: make(map[string]*presenceEntry)}
+	p.timeout.Store(int64(timeout))
+	return p
 }
 
 // Timeout returns the away timeout.
-func (p *Presence) Timeout() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.timeout
-}
+func (p *Presence) Timeout() time.Duration { return time.Duration(p.timeout.Load()) }
 
 // SetTimeout changes the away timeout (ignored when <= 0).
 func (p *Presence) SetTimeout(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	p.mu.Lock()
-	p.timeout = d
-	p.mu.Unlock()
+	p.timeout.Store(int64(d))
 }
 
 // Seen records a sighting and reports whether the person just arrived
@@ -80,7 +78,7 @@ func (p *Presence) Expire(now time.Time, away func(PersonPresence)) {
 	p.mu.Lock()
 	var gone []PersonPresence
 	for id, e := range p.people {
-		if e.home && now.Sub(e.last) >= p.timeout {
+		if e.home && now.Sub(e.last) >= p.Timeout() {
 			e.home = false
 			gone = append(gone, PersonPresence{id, e.name, e.camera, e.last, false})
 		}

@@ -500,7 +500,7 @@ func (r *Runner) events(f *frame.Frame, now time.Time) {
 			if t.announced != id {
 				t.announced = id
 				last, seen := r.personSeen[id]
-				if !seen || now.Sub(last) >= r.tune.PresenceTimeout {
+				if !seen || now.Sub(last) >= r.presenceTimeout() {
 					t.evented = true
 					r.emit(r.event(EventRecognized, t, now), t)
 					r.recognize.record(time.Since(t.first))
@@ -545,7 +545,7 @@ func (r *Runner) newStranger(t *track, now time.Time) bool {
 	vec := t.vecs[(t.vpos+r.tune.Votes-1)%r.tune.Votes][:]
 	for i := range r.strangers {
 		s := &r.strangers[i]
-		if !s.last.IsZero() && now.Sub(s.last) < r.tune.PresenceTimeout && frame.Cosine(vec, s.vec[:]) >= r.tune.SameStranger {
+		if !s.last.IsZero() && now.Sub(s.last) < r.presenceTimeout() && frame.Cosine(vec, s.vec[:]) >= r.tune.SameStranger {
 			s.last, t.stranger = now, i+1
 			return false
 		}
@@ -562,7 +562,7 @@ func (r *Runner) newStranger(t *track, now time.Time) bool {
 // timeout and reports people who went away.
 func (r *Runner) expirePeople(now time.Time) {
 	for id, last := range r.personSeen {
-		if now.Sub(last) >= r.tune.PresenceTimeout {
+		if now.Sub(last) >= r.presenceTimeout() {
 			delete(r.personSeen, id)
 		}
 	}
@@ -695,13 +695,12 @@ func (r *Runner) Latest() Result {
 	return r.res
 }
 
-// SetPresenceTimeout changes, while running, how long a person must be
-// away before they are announced again on this camera.
-func (r *Runner) SetPresenceTimeout(d time.Duration) {
-	if d <= 0 {
-		return
+// presenceTimeout is how long a person must be away before they are
+// announced again: the shared Presence's, so a change of the setting
+// reaches every camera; Tuning's when the runner has no Presence.
+func (r *Runner) presenceTimeout() time.Duration {
+	if r.cfg.Presence != nil {
+		return r.cfg.Presence.Timeout()
 	}
-	r.mu.Lock()
-	r.tune.PresenceTimeout = d
-	r.mu.Unlock()
+	return r.tune.PresenceTimeout
 }

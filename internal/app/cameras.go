@@ -88,7 +88,7 @@ func (cs *cameras) run(e *camEntry, open pipeline.OpenFunc, exitOnEOF bool) erro
 		Matcher: pipeline.GalleryMatcher{M: cs.d.gallery.Matcher()},
 		Events:  cs.d.events, Results: e.results, Presence: cs.d.presence,
 		Log:    cs.d.log,
-		Tuning: pipeline.Tuning{PresenceTimeout: cs.d.presence.Timeout(), ExitOnEOF: exitOnEOF},
+		Tuning: pipeline.Tuning{ExitOnEOF: exitOnEOF}, // the presence timeout comes from d.presence
 	})
 	if err != nil {
 		e.models.Close()
