@@ -48,19 +48,13 @@ func watchGallery(stateDir, model string) (*gallery.Matcher, int, func(), error)
 	return svc.Matcher(), len(svc.People()), func() { st.Close() }, nil
 }
 
-// cameraSource shows a camera's drop count to the runner's Stats.
-type cameraSource struct{ *camera.Camera }
-
-// Drops returns how many captured frames the pipeline never took.
-func (c cameraSource) Drops() uint64 { return c.Stats().Drops }
-
 // openCamera opens a camera as a pipeline source.
 func openCamera(ctx context.Context, cfg camera.Config) (pipeline.Source, error) {
 	c, err := camera.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return cameraSource{c}, nil
+	return c, nil
 }
 
 // firstThenOpen opens the camera once now, so a bad source string fails

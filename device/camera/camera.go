@@ -238,6 +238,10 @@ func (c *Camera) Close() error {
 // file without Loop).
 func (c *Camera) Done() <-chan struct{} { return c.done }
 
+// Drops returns how many captured frames were overwritten before anyone
+// took them (the pipeline reports it per camera).
+func (c *Camera) Drops() uint64 { return c.drops.Load() }
+
 // Stats returns the camera's counters.
 func (c *Camera) Stats() Stats {
 	c.mu.Lock()

@@ -60,9 +60,6 @@ func (s tapSource) Drops() uint64 {
 	if dc, ok := s.Source.(interface{ Drops() uint64 }); ok {
 		return dc.Drops()
 	}
-	if cam, ok := s.Source.(*camera.Camera); ok {
-		return cam.Stats().Drops
-	}
 	return 0
 }
 
