@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -139,6 +140,19 @@ func TestDaemonServesAndStops(t *testing.T) {
 	}
 	if len(cams) != 1 || cams[0].State != "running" {
 		t.Fatalf("camera not running: %+v", cams)
+	}
+
+	// A snapshot after a quiet spell: the tap copies frames only while
+	// someone looks, so the first request waits for a fresh frame.
+	snap, err := c.Get(base + "/api/cameras/door/snapshot.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head [2]byte
+	_, _ = io.ReadFull(snap.Body, head[:])
+	snap.Body.Close()
+	if snap.StatusCode != http.StatusOK || head != [2]byte{0xFF, 0xD8} {
+		t.Errorf("snapshot: %s, starts % x; want 200 and a JPEG", snap.Status, head)
 	}
 
 	cancel()

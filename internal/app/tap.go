@@ -19,10 +19,13 @@ var errNotFound = gallery.ErrNotFound
 
 // tap keeps a copy of a camera's newest frame and result for snapshots and
 // the live view. The copy is taken as the pipeline takes each frame (one
-// memcpy of ~1 MB at 640×480), so the live view never waits for inference
-// of the frame it shows.
+// memcpy of ~1 MB at 640×480), but only while someone looks: a live view or
+// a snapshot in the last few seconds. Nobody watches most frames, and the
+// frame loop should not pay for them.
 type tap struct {
-	cam atomic.Pointer[camera.Camera] // device cameras: for state and errors
+	cam    atomic.Pointer[camera.Camera] // device cameras: for state and errors
+	wanted atomic.Int64                  // when a reader last asked (Unix ns)
+	w, h   atomic.Int32                  // size of the last frame, copied or not
 
 	mu     sync.Mutex
 	last   frame.Frame
@@ -63,11 +66,22 @@ func (s tapSource) Drops() uint64 {
 	return 0
 }
 
+// watchedFor is how long a reader's interest keeps the copies coming.
+const watchedFor = 3 * time.Second
+
 func (t *tap) put(f *frame.Frame) {
+	t.w.Store(int32(f.Width))
+	t.h.Store(int32(f.Height))
+	if time.Now().UnixNano()-t.wanted.Load() > int64(watchedFor) {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	copyFrame(&t.last, f)
 }
+
+// want says a reader is looking, so the next frames are copied.
+func (t *tap) want() { t.wanted.Store(time.Now().UnixNano()) }
 
 func copyFrame(dst, f *frame.Frame) {
 	n := f.Stride * f.Height
@@ -81,6 +95,7 @@ func copyFrame(dst, f *frame.Frame) {
 
 // copyLatest copies the newest frame into dst when it is newer than after.
 func (t *tap) copyLatest(dst *frame.Frame, after uint64) bool {
+	t.want()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last.Width == 0 || t.last.Seq <= after {
@@ -90,11 +105,7 @@ func (t *tap) copyLatest(dst *frame.Frame, after uint64) bool {
 	return true
 }
 
-func (t *tap) size() (int, int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.last.Width, t.last.Height
-}
+func (t *tap) size() (int, int) { return int(t.w.Load()), int(t.h.Load()) }
 
 func (t *tap) setResult(r pipeline.Result) {
 	t.mu.Lock()
@@ -111,6 +122,19 @@ func (t *tap) result() (pipeline.Result, bool) {
 // picture returns a copy of the newest frame as an image with the faces of
 // the newest result.
 func (t *tap) picture() (image.Image, []annotate.Label, error) {
+	// After a quiet spell the copy is old: ask for frames and wait briefly
+	// for a fresh one (a camera delivers one within a frame interval).
+	asked := time.Now()
+	t.want()
+	for i := 0; i < 25; i++ {
+		t.mu.Lock()
+		fresh := t.last.Width > 0 && !t.last.Time.Before(asked.Add(-watchedFor))
+		t.mu.Unlock()
+		if fresh {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last.Width == 0 {
