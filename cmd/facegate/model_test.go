@@ -9,26 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"facegate/internal/testenv"
 )
 
 // modelTestRoot walks up to go.mod.
-func modelTestRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if p := filepath.Dir(dir); p != dir {
-			dir = p
-			continue
-		}
-		t.Fatal("go.mod not found")
-	}
-}
+func modelTestRoot(t *testing.T) string { return testenv.ModuleRoot(t) }
 
 func runModelCmd(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()

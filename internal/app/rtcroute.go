@@ -44,7 +44,7 @@ func (d *daemon) handleOffer(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "malformed offer: "+err.Error())
+		web.WriteError(w, http.StatusBadRequest, "malformed offer: "+err.Error())
 		return
 	}
 	ans, err := d.rtc.Offer(r.Context(), rtc.Offer{Owner: requestOwner(r), Kind: req.Kind, Camera: req.Camera, SDP: req.SDP})
@@ -53,19 +53,14 @@ func (d *daemon) handleOffer(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(ans)
 	case errors.Is(err, rtc.ErrBadOffer):
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		web.WriteError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, rtc.ErrNoCamera):
-		writeJSONError(w, http.StatusNotFound, err.Error())
+		web.WriteError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, rtc.ErrTooManyPeers), errors.Is(err, rtc.ErrClosed):
-		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
+		web.WriteError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		d.log.Warn("webrtc offer", "err", err)
-		writeJSONError(w, http.StatusInternalServerError, "could not set up the video session")
+		web.WriteError(w, http.StatusInternalServerError, "could not set up the video session")
 	}
 }
 
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
-}

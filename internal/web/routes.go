@@ -278,6 +278,10 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// WriteError answers with the API's error shape, {"error": msg}; routes
+// mounted from outside (Options.Routes) use it too.
+func WriteError(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg) }
+
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
 }
