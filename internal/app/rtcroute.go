@@ -63,4 +63,3 @@ func (d *daemon) handleOffer(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusInternalServerError, "could not set up the video session")
 	}
 }
-
