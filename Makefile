@@ -4,6 +4,8 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/facegate
+# The capture helper (links OpenCV); the daemon runs the one next to itself.
+HELPER := bin/facegate-capture
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Caches that survive a fresh clone (arm64 sysroot, Debian 12 root).
@@ -20,12 +22,14 @@ deps: ## install missing build and test dependencies (apt, npm)
 deps-run: ## install what building and running the daemon needs
 	./scripts/deps.sh run
 
-build: ## build bin/facegate
+build: ## build bin/facegate and its capture helper bin/facegate-capture (OpenCV)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/facegate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(HELPER) ./cmd/facegate-capture
 
 # The default camera when the machine has one; browser cameras otherwise.
 RUN_CONFIG := $(if $(wildcard /dev/video0),systemd/dev-camera.yaml,systemd/dev.yaml)
 
+# The daemon finds bin/facegate-capture next to ./bin/facegate.
 run: deps-run build ## run the daemon with the development config (state in ./data, HTTPS on :8443)
 	./$(BIN) serve --config $(RUN_CONFIG)
 
@@ -59,15 +63,15 @@ test-e2e: ## browser tests in headless chromium against the real daemon (page, W
 unit-check: ## systemd-analyze verify clean and security exposure <= 2.0
 	./scripts/unit-check.sh
 
-cross: ## cross-build bin/facegate-arm64 (cgo) against a cached arm64 sysroot; version + detect under qemu
+cross: ## cross-build bin/facegate-arm64 and bin/facegate-capture-arm64 (cgo, cached arm64 sysroot); check both under qemu
 	./scripts/cross.sh check
 
-deb: ## dist/facegate_<version>_amd64.deb and _arm64.deb (cross-builds the arm64 binary first)
+deb: ## dist/facegate_<version>_amd64.deb and _arm64.deb, daemon and helper (cross-builds the arm64 binaries first)
 	./scripts/cross.sh build
 	./scripts/deb.sh
 
-install: build ## install to $(DESTDIR)$(PREFIX) (binary, unit, sysusers; /etc/facegate/config.yaml never overwritten)
-	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BIN=$(BIN) ./scripts/install.sh install
+install: build ## install to $(DESTDIR)$(PREFIX) (daemon + helper, unit, sysusers; /etc/facegate/config.yaml never overwritten)
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BIN=$(BIN) HELPER=$(HELPER) ./scripts/install.sh install
 
 uninstall: ## remove what install put there (configuration and /var/lib/facegate kept)
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) ./scripts/install.sh uninstall

@@ -6,11 +6,17 @@
 #     symbols are BR2_PACKAGE_<PKG>*; every variable and define in the .mk
 #     is <PKG>_*; every hook it registers is defined; it ends with an
 #     $(eval $(...-package)); every file it installs or references exists;
-#     a golang package's _GOMOD and _BUILD_TARGETS match the Go module;
+#     a golang package's _GOMOD and _BUILD_TARGETS match the Go module,
+#     every command under the module's cmd/ is a build target (facegate
+#     ships the daemon and its capture helper side by side), every binary
+#     built is installed (whatever the Buildroot version: see facegate.mk)
+#     and checked by a post-build script that checks the package's files;
 #   - defconfigs contain only BR2_ assignments, no duplicates, select
 #     systemd and the package, and every $(BR2_EXTERNAL_..._PATH) path in
 #     them exists (post-build scripts executable).
-# Usage: scripts/buildroot-check.sh [TREE]      (default buildroot/)
+# Usage: scripts/buildroot-check.sh [TREE [MODULE]]
+#          TREE default buildroot/, MODULE (the Go module the package builds,
+#          what $(@D) stands for) default TREE/..
 #        scripts/buildroot-check.sh --self-test (breaks copies; must fail)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,11 +25,23 @@ if [ "${1:-}" = --self-test ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   n=0 bad=0
+  # The copies are checked against this checkout's module: on their own in
+  # $tmp they would lack go.mod, cmd/ and the installed files, and fail
+  # whatever the break.
+  n=$((n + 1))
+  cp -a "$root/buildroot" "$tmp/t"
+  if "$0" "$tmp/t" "$root" >"$tmp/out" 2>&1; then
+    echo "buildroot-check self-test: ok   an unbroken copy passes"
+  else
+    echo "buildroot-check self-test: FAIL: an unbroken copy fails:" >&2; cat "$tmp/out" >&2; bad=$((bad + 1))
+  fi
   try() { # try NAME SED-SCRIPT FILE
     n=$((n + 1))
     rm -rf "$tmp/t" && cp -a "$root/buildroot" "$tmp/t"
     sed -i "$2" "$tmp/t/$3"
-    if "$0" "$tmp/t" >/dev/null 2>&1; then
+    if cmp -s "$root/buildroot/$3" "$tmp/t/$3"; then
+      echo "buildroot-check self-test: FAIL: the sed script changed nothing: $1" >&2; bad=$((bad + 1))
+    elif "$0" "$tmp/t" "$root" >/dev/null 2>&1; then
       echo "buildroot-check self-test: FAIL: not caught: $1" >&2; bad=$((bad + 1))
     else
       echo "buildroot-check self-test: ok   caught: $1"
@@ -39,13 +57,19 @@ if [ "${1:-}" = --self-test ]; then
   try "duplicate symbol" '$a BR2_INIT_SYSTEMD=y' configs/facegate_raspberrypi4_64_defconfig
   try "garbage line" '$a this is not kconfig' configs/facegate_raspberrypi4_64_defconfig
   try "dangling source" '$a source "$BR2_EXTERNAL_FACEGATE_PATH/package/none/Config.in"' Config.in
+  try "capture helper not built" 's| cmd/facegate-capture||' package/facegate/facegate.mk
+  try "binary name with two targets" '/^FACEGATE_BUILD_TARGETS/a FACEGATE_BIN_NAME = facegate' package/facegate/facegate.mk
+  try "_INSTALL_BINS (refused by Buildroot 2025.11)" '/^FACEGATE_BUILD_TARGETS/a FACEGATE_INSTALL_BINS = facegate facegate-capture' package/facegate/facegate.mk
+  try "install step dropped (older Buildroot installs one binary)" '/^define FACEGATE_INSTALL_TARGET_CMDS/,/^endef/d' package/facegate/facegate.mk
+  try "install step misses the helper" 's|\$(notdir \$(FACEGATE_BUILD_TARGETS))|facegate|' package/facegate/facegate.mk
+  try "post-build does not check the helper" 's| usr/bin/facegate-capture||' board/common/post-build.sh
   echo "buildroot-check self-test: $((n - bad)) passed, $bad failed"
   [ "$bad" -eq 0 ]
   exit
 fi
 
 tree=$(cd "${1:-$root/buildroot}" && pwd)
-modroot=$(cd "$tree/.." && pwd)
+modroot=$(cd "${2:-$tree/..}" && pwd)
 errors=0
 err() { echo "buildroot-check: $*" >&2; errors=$((errors + 1)); }
 
@@ -105,8 +129,10 @@ for dir in "$tree"/package/*/; do
   last=$(grep -v '^[[:space:]]*\(#.*\)\{0,1\}$' "$mk" | tail -1)
   [[ $last =~ ^\$\(eval\ \$\((generic|golang|cmake|autotools|meson|python)-package\)\)$ ]] ||
     err "package/$pkg/$pkg.mk: last line is not \$(eval \$(...-package)): $last"
-  # Files it references.
+  # Files it references. $(@D)/bin/ is where the golang infrastructure
+  # writes the binaries it builds: output, not source, so not looked for.
   while IFS= read -r ref; do
+    [[ $ref == "\$(@D)/bin/"* ]] && grep -q 'golang-package' "$mk" && continue
     p=${ref//\$(${PKG}_PKGDIR)/$dir}
     p=${p//\$(@D)/$modroot}
     p=$(resolve "$p")
@@ -119,9 +145,51 @@ for dir in "$tree"/package/*/; do
     gomod=$(sed -n "s/^${PKG}_GOMOD[[:space:]]*=[[:space:]]*//p" "$mk")
     want=$(sed -n 's/^module[[:space:]]*//p' "$modroot/go.mod" 2>/dev/null)
     [ "$gomod" = "$want" ] || err "package/$pkg/$pkg.mk: ${PKG}_GOMOD '$gomod' is not the module '$want'"
-    for t in $(sed -n "s/^${PKG}_BUILD_TARGETS[[:space:]]*=[[:space:]]*//p" "$mk"); do
+    targets=$(sed -n "s/^${PKG}_BUILD_TARGETS[[:space:]]*=[[:space:]]*//p" "$mk")
+    for t in $targets; do
       [ -d "$modroot/$t" ] || err "package/$pkg/$pkg.mk: build target $t does not exist"
     done
+    # Every command of the module ships: a cmd/ the package does not build
+    # (the capture helper, say) would be missing on the board only.
+    if [ "$gomod" = "$want" ]; then
+      for d in "$modroot"/cmd/*/; do
+        [ -d "$d" ] || continue
+        grep -lq '^package main$' "$d"*.go 2>/dev/null || continue
+        c=cmd/$(basename "$d")
+        [[ " $targets " == *" $c "* ]] || err "package/$pkg/$pkg.mk: $c is not in ${PKG}_BUILD_TARGETS"
+      done
+    fi
+    ntargets=$(wc -w <<<"$targets")
+    bins=$pkg
+    [ "$ntargets" -ge 1 ] && [ "$targets" != . ] && bins=$(for t in $targets; do basename "$t"; done)
+    # With several targets Buildroot 2025.11+ refuses a _BIN_NAME, and older
+    # versions write every binary to that one name.
+    if [ "$ntargets" -gt 1 ] && grep -q "^${PKG}_BIN_NAME[[:space:]]*[:?+]\{0,1\}=" "$mk"; then
+      err "package/$pkg/$pkg.mk: ${PKG}_BIN_NAME set with several ${PKG}_BUILD_TARGETS"
+    fi
+    grep -q "^${PKG}_INSTALL_BINS[[:space:]]*[:?+]\{0,1\}=" "$mk" &&
+      err "package/$pkg/$pkg.mk: ${PKG}_INSTALL_BINS is refused by Buildroot 2025.11 (define ${PKG}_INSTALL_TARGET_CMDS)"
+    # Before 2025.11 the default install step installs only the binary
+    # named after the package: with several, the package installs them.
+    install_cmds=$(sed -n "/^define ${PKG}_INSTALL_TARGET_CMDS\$/,/^endef/p" "$mk")
+    if [ "$ntargets" -gt 1 ] && [ -z "$install_cmds" ]; then
+      err "package/$pkg/$pkg.mk: several ${PKG}_BUILD_TARGETS but no ${PKG}_INSTALL_TARGET_CMDS: older Buildroot installs only $pkg"
+    fi
+    if [ -n "$install_cmds" ] && ! grep -qF "\$(notdir \$(${PKG}_BUILD_TARGETS))" <<<"$install_cmds"; then
+      for b in $bins; do
+        grep -q "/usr/bin/$b\([^A-Za-z0-9_.-]\|\$\)" <<<"$install_cmds" ||
+          err "package/$pkg/$pkg.mk: ${PKG}_INSTALL_TARGET_CMDS does not install $b"
+      done
+    fi
+    # A post-build script that checks the package's files checks all of its
+    # binaries.
+    while IFS= read -r -d '' pb; do
+      grep -q "usr/bin/$pkg\([^A-Za-z0-9_.-]\|\$\)" "$pb" || continue
+      for b in $bins; do
+        grep -q "usr/bin/$b\([^A-Za-z0-9_.-]\|\$\)" "$pb" ||
+          err "${pb#"$tree"/}: checks usr/bin/$pkg but not usr/bin/$b"
+      done
+    done < <(find "$tree/board" -name 'post-build.sh' -print0 2>/dev/null)
   fi
 done
 

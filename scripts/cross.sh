@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
-# Cross-builds facegate for linux/arm64 with cgo (gocv/OpenCV, libvpx) and
-# proves the binary starts under qemu-user.
+# Cross-builds facegate for linux/arm64 with cgo and proves both binaries
+# start under qemu-user: the daemon (cgo for libvpx only, no OpenCV) and its
+# capture helper facegate-capture (gocv/OpenCV), which ship side by side.
 #
 # Debian multiarch cannot co-install libopencv-dev:arm64 next to the amd64
 # one (libgdal32 conflicts), so the arm64 headers and libraries come from a
 # separate sysroot made with mmdebstrap (bookworm, arm64) and cached under
 # .cache/ (about 230 MB download, 1.1 GB on disk). The compiler is Debian's
 # gcc-aarch64-linux-gnu with --sysroot; pkg-config is pointed into the
-# sysroot so `#cgo pkg-config: opencv4` resolves to arm64 files.
+# sysroot so `#cgo pkg-config: opencv4` (the helper) and `vpx` (both)
+# resolve to arm64 files.
 #
 # Usage: scripts/cross.sh [build|sysroot|check]
 #   sysroot  only make (or reuse) the sysroot
-#   build    sysroot + bin/facegate-arm64 (default)
-#   check    build + run `facegate version` and `facegate detect` on photos
-#            from ../shared/testdata/faces under qemu-aarch64, comparing
-#            the faces with the host build's (scripts/detectcmp)
+#   build    sysroot + bin/facegate-arm64 + bin/facegate-capture-arm64
+#            (default)
+#   check    build + run `facegate version`, `facegate-capture --version`
+#            and `facegate detect` on photos from ../shared/testdata/faces
+#            under qemu-aarch64, comparing the faces with the host build's
+#            (scripts/detectcmp); and make sure the daemon links no OpenCV
 # Environment: FACEGATE_CACHE (default .cache), OUT (default
-# bin/facegate-arm64), VERSION (default git describe), GO (default go).
+# bin/facegate-arm64), OUT_CAPTURE (default facegate-capture-arm64 next to
+# OUT), VERSION (default git describe), GO (default go).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${FACEGATE_CACHE:-$root/.cache}
 suite=bookworm
-# The packages whose arm64 headers/libraries the cgo build links against.
-# Changing this list changes the stamp, so the sysroot is rebuilt.
+# The packages whose arm64 headers/libraries the cgo build links against
+# (OpenCV for the helper only, libvpx for the daemon). Changing this list
+# changes the stamp, so the sysroot is rebuilt.
 sysroot_pkgs=(libc6-dev libstdc++-12-dev libopencv-dev libvpx-dev)
 stamp_text="$suite arm64 ${sysroot_pkgs[*]}"
 sysroot=$cache/sysroot-$suite-arm64
 out=${OUT:-$root/bin/facegate-arm64}
+out_capture=${OUT_CAPTURE:-$(dirname "$out")/facegate-capture-arm64}
 GO=${GO:-go}
 VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
 mode=${1:-build}
@@ -111,19 +118,27 @@ fix_alternatives() {
   done
 }
 
-build() {
+# build_one OUTPUT PACKAGE cross-compiles one command against the sysroot.
+build_one() {
   local start=$SECONDS
-  mkdir -p "$(dirname "$out")"
+  mkdir -p "$(dirname "$1")"
   local pc="$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig"
-  log "building $out ($VERSION)"
+  log "building $1 ($VERSION)"
   (cd "$root" &&
     CGO_ENABLED=1 GOOS=linux GOARCH=arm64 \
     CC="aarch64-linux-gnu-gcc --sysroot=$sysroot" \
     CXX="aarch64-linux-gnu-g++ --sysroot=$sysroot" \
     PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$pc" PKG_CONFIG_PATH='' \
     CGO_LDFLAGS="-Wl,--as-needed" \
-    "$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$out" ./cmd/facegate)
-  log "built in $((SECONDS - start)) s ($(du -h "$out" | cut -f1))"
+    "$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$1" "$2")
+  log "built in $((SECONDS - start)) s ($(du -h "$1" | cut -f1))"
+}
+
+# build makes both: a package without the helper could not read GStreamer
+# pipelines, network streams or most video files.
+build() {
+  build_one "$out" ./cmd/facegate
+  build_one "$out_capture" ./cmd/facegate-capture
 }
 
 # testdata finds ../shared/testdata (or $FACEGATE_TESTDATA).
@@ -140,6 +155,22 @@ check() {
   *"$VERSION"*) ;;
   *) log "unexpected version output (want $VERSION)"; exit 1 ;;
   esac
+  # The helper loads every OpenCV library at start, so this also proves the
+  # sysroot's arm64 OpenCV resolves.
+  log "running under qemu: facegate-capture --version"
+  got=$(qemu-aarch64 -L "$sysroot" "$out_capture" --version)
+  echo "$got"
+  [ "$got" = "$VERSION" ] || { log "unexpected facegate-capture version output (want $VERSION)"; exit 1; }
+  # The split's point: the daemon must not pull OpenCV back in (a stray
+  # gocv import would, silently, and the .deb's Depends would hide it).
+  # (The cross binutils come with gcc-aarch64-linux-gnu.)
+  local cv
+  cv=$(aarch64-linux-gnu-objdump -p "$out" | awk '$1 == "NEEDED" && $2 ~ /^libopencv/ { printf "%s ", $2 }')
+  if [ -n "$cv" ]; then
+    log "$out links OpenCV (${cv% }); only facegate-capture may"
+    exit 1
+  fi
+  log "facegate-arm64 links no OpenCV"
   # The same photos through both builds must give the same faces.
   local faces photos=() d
   faces=$(testdata)/faces

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Builds Debian packages of facegate with dpkg-deb:
-#   dist/facegate_<version>_amd64.deb   from a fresh build of ./cmd/facegate
-#   dist/facegate_<version>_arm64.deb   when bin/facegate-arm64 exists
-#                                       (scripts/cross.sh makes it)
-# Contents: /usr/bin/facegate, the systemd unit, /etc/facegate/config.yaml
-# (a conffile), a sysusers.d entry, maintainer scripts (packaging/) that
-# create the user and enable + start the service, and the docs.
-# Depends: computed from the binary's NEEDED entries with dpkg-shlibdeps
-# (OpenCV, libstdc++...), so it follows whatever the binary links.
+#   dist/facegate_<version>_amd64.deb   from fresh builds of ./cmd/facegate
+#                                       and ./cmd/facegate-capture
+#   dist/facegate_<version>_arm64.deb   when bin/facegate-arm64 and
+#                                       bin/facegate-capture-arm64 exist
+#                                       (scripts/cross.sh makes them)
+# Contents: /usr/bin/facegate (the daemon), /usr/bin/facegate-capture (its
+# capture helper, which the daemon runs from its own directory), the systemd
+# unit, /etc/facegate/config.yaml (a conffile), a sysusers.d entry,
+# maintainer scripts (packaging/) that create the user and enable + start
+# the service, and the docs.
+# Depends: computed with dpkg-shlibdeps from the NEEDED entries of both
+# binaries together, so it follows whatever each links: libvpx for the
+# daemon, OpenCV and libstdc++ for the helper. OpenCV stays a Depends, not a
+# Recommends: without it the helper cannot start, and a GStreamer, RTSP or
+# video-file camera would fail only when first used.
 #
 # Environment: VERSION (default git describe), ARCHES (default "amd64" plus
-# "arm64" when the cross binary exists), OUT (default dist), GO.
+# "arm64" when the cross binaries exist), OUT (default dist), GO.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -55,13 +62,15 @@ need objdump binutils
 # needed prints a binary's NEEDED sonames, sorted.
 needed() { objdump -p "$1" | awk '$1 == "NEEDED" { print $2 }' | sort; }
 
-# shlibdeps prints the Depends line for a binary of the host architecture.
+# shlibdeps prints the Depends line for binaries of the host architecture:
+# one line covering all of them (dpkg-shlibdeps merges the libraries and
+# keeps the highest minimum version of each).
 shlibdeps() {
   local tmp
   tmp=$(mktemp -d)
   mkdir -p "$tmp/debian"
   printf 'Source: facegate\n\nPackage: facegate\nArchitecture: any\n' >"$tmp/debian/control"
-  (cd "$tmp" && dpkg-shlibdeps -O "$1" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+  (cd "$tmp" && dpkg-shlibdeps -O "$@" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
   rm -rf "$tmp"
 }
 
@@ -69,13 +78,14 @@ debver=$(debversion "$VERSION")
 mkdir -p "$OUT"
 hostarch=$(dpkg --print-architecture)
 
-# The host build: same flags as `make build`, stripped for size.
-hostbin="$OUT/build/$hostarch/facegate"
-mkdir -p "$(dirname "$hostbin")"
-log "building $hostbin ($VERSION)"
-"$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$hostbin" ./cmd/facegate
-hostdeps=$(shlibdeps "$hostbin")
-[ -n "$hostdeps" ] || { log "dpkg-shlibdeps found no dependencies for $hostbin"; exit 1; }
+# The host builds: same flags as `make build`, stripped for size.
+hostdir="$OUT/build/$hostarch"
+mkdir -p "$hostdir"
+log "building $hostdir/facegate and $hostdir/facegate-capture ($VERSION)"
+"$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$hostdir/facegate" ./cmd/facegate
+"$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$hostdir/facegate-capture" ./cmd/facegate-capture
+hostdeps=$(shlibdeps "$hostdir/facegate" "$hostdir/facegate-capture")
+[ -n "$hostdeps" ] || { log "dpkg-shlibdeps found no dependencies for $hostdir/facegate*"; exit 1; }
 
 if [ -z "${ARCHES:-}" ]; then
   ARCHES=$hostarch
@@ -84,25 +94,32 @@ fi
 
 for arch in $ARCHES; do
   if [ "$arch" = "$hostarch" ]; then
-    bin=$hostbin
-    deps=$hostdeps
+    bin=$hostdir/facegate
+    helper=$hostdir/facegate-capture
   else
     bin=$root/bin/facegate-$arch
-    [ -x "$bin" ] || { log "no $bin: run scripts/cross.sh first"; exit 1; }
+    helper=$root/bin/facegate-capture-$arch
+    for b in "$bin" "$helper"; do
+      [ -x "$b" ] || { log "no $b: run scripts/cross.sh first"; exit 1; }
+    done
     # Package names are the same on every architecture, so the host
-    # binary's Depends hold when the foreign binary links nothing more.
-    extra=$(comm -13 <(needed "$hostbin") <(needed "$bin") | grep -v '^ld-linux' || true)
-    if [ -n "$extra" ]; then
-      log "$bin links libraries the $hostarch build does not: $extra"
-      exit 1
-    fi
-    deps=$hostdeps
+    # binaries' Depends hold when each foreign binary links nothing more
+    # than its host counterpart (daemon with daemon, helper with helper).
+    for pair in "facegate:$bin" "facegate-capture:$helper"; do
+      extra=$(comm -13 <(needed "$hostdir/${pair%%:*}") <(needed "${pair#*:}") | grep -v '^ld-linux' || true)
+      if [ -n "$extra" ]; then
+        log "${pair#*:} links libraries the $hostarch build does not: $extra"
+        exit 1
+      fi
+    done
   fi
+  deps=$hostdeps
   pkg=$OUT/pkgroot-$arch
   rm -rf "$pkg"
   install -d -m 755 "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/etc/facegate" \
     "$pkg/usr/lib/sysusers.d" "$pkg/usr/share/doc/facegate"
   install -m 755 "$bin" "$pkg/usr/bin/facegate"
+  install -m 755 "$helper" "$pkg/usr/bin/facegate-capture"
   install -m 644 systemd/facegate.service "$pkg/lib/systemd/system/facegate.service"
   install -m 644 systemd/config.example.yaml "$pkg/etc/facegate/config.yaml"
   install -m 644 packaging/sysusers.conf "$pkg/usr/lib/sysusers.d/facegate.conf"

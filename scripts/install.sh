@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs (or uninstalls) facegate built from source, for `make install` /
 # `make uninstall`. Honours PREFIX (default /usr/local), DESTDIR (staging
-# root for packagers), SYSCONFDIR (/etc) and BIN (bin/facegate).
+# root for packagers), SYSCONFDIR (/etc), BIN (bin/facegate) and HELPER
+# (bin/facegate-capture).
 #
 #   $PREFIX/bin/facegate
+#   $PREFIX/bin/facegate-capture                  (the capture helper: the
+#                                                  daemon runs the one next
+#                                                  to its own executable)
 #   $PREFIX/lib/systemd/system/facegate.service   (ExecStart points at it)
 #   $PREFIX/lib/sysusers.d/facegate.conf
 #   $SYSCONFDIR/facegate/config.yaml              (never overwritten)
 #
-# uninstall removes the first three and leaves the configuration and the
+# uninstall removes the first four and leaves the configuration and the
 # state in /var/lib/facegate (the gallery) in place, saying how to remove
 # them.
 set -euo pipefail
@@ -18,6 +22,7 @@ PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 BIN=${BIN:-$root/bin/facegate}
+HELPER=${HELPER:-$root/bin/facegate-capture}
 
 bindir=$PREFIX/bin
 unitdir=$PREFIX/lib/systemd/system
@@ -31,8 +36,15 @@ live() { [ -z "$DESTDIR" ] && [ "$(id -u)" -eq 0 ] && [ -d /run/systemd/system ]
 case "$action" in
 install)
   [ -x "$BIN" ] || { echo "install: $BIN not built (run make build)" >&2; exit 1; }
+  # Without the helper the daemon still starts, but GStreamer pipelines,
+  # network streams and most video files fail only once a camera uses one:
+  # refuse now instead.
+  [ -x "$HELPER" ] || { echo "install: $HELPER not built (run make build)" >&2; exit 1; }
   install -d "$DESTDIR$bindir" "$DESTDIR$unitdir" "$DESTDIR$sysusersdir" "$DESTDIR$confdir"
   install -m 755 "$BIN" "$DESTDIR$bindir/facegate"
+  # Same directory as the daemon: that is where it looks first (then $PATH,
+  # which a systemd service does not share with the shell).
+  install -m 755 "$HELPER" "$DESTDIR$bindir/facegate-capture"
   sed -e "s|^ExecStart=/usr/bin/facegate |ExecStart=$bindir/facegate |" \
     -e "s| --config /etc/facegate/| --config $confdir/|" \
     "$root/systemd/facegate.service" >"$DESTDIR$unitdir/facegate.service"
@@ -56,9 +68,10 @@ uninstall)
   if live; then
     systemctl disable --now facegate.service 2>/dev/null || true
   fi
-  rm -f "$DESTDIR$bindir/facegate" "$DESTDIR$unitdir/facegate.service" "$DESTDIR$sysusersdir/facegate.conf"
+  rm -f "$DESTDIR$bindir/facegate" "$DESTDIR$bindir/facegate-capture" \
+    "$DESTDIR$unitdir/facegate.service" "$DESTDIR$sysusersdir/facegate.conf"
   live && systemctl daemon-reload
-  echo "uninstall: removed the binary, the unit and the sysusers entry."
+  echo "uninstall: removed the daemon, the capture helper, the unit and the sysusers entry."
   echo "           kept $confdir and /var/lib/facegate (the gallery); remove them by hand if you want them gone."
   ;;
 *)

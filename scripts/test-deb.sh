@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Tests the amd64 package made by scripts/deb.sh (builds it when DEB is not
-# given):
-#   1. static: control fields, file list, conffiles, maintainer scripts parse;
+# given). The package holds two programs: the daemon /usr/bin/facegate and
+# its capture helper /usr/bin/facegate-capture (OpenCV), which the daemon
+# runs from its own directory; every stage checks both.
+#   1. static: control fields, file list (both binaries, executable),
+#      conffiles, maintainer scripts parse, the daemon links no OpenCV;
 #   2. fake root: `dpkg --root` into an empty tree with the scripts run from
-#      outside (--force-script-chrootless, DPKG_ROOT): user, group, enable
-#      link; then remove (conffile stays) and purge (nothing of ours left);
+#      outside (--force-script-chrootless, DPKG_ROOT): both binaries, user,
+#      group, enable link; then remove (binaries gone, conffile stays) and
+#      purge (nothing of ours left);
 #   3. chroot (DEB_CHROOT=1, the default when mmdebstrap is available): a
 #      Debian 12 tree made by mmdebstrap with exactly the package's Depends
 #      plus systemd, cached in .cache/; dpkg --root installs it WITHOUT
-#      forcing dependencies, `facegate version` runs inside it (so Depends
-#      name every library the binary needs), then remove and purge;
+#      forcing dependencies, `facegate version` and `facegate-capture
+#      --version` run inside it (so Depends name every library either binary
+#      needs), then remove and purge;
 #   4. arm64 (when dist/ has the arm64 package of the same version, as
 #      deb.sh makes after scripts/cross.sh, and the cross sysroot exists):
-#      same Depends and files, and its binary runs under qemu-aarch64.
+#      same Depends and files, and both binaries run under qemu-aarch64.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -28,7 +33,8 @@ check() { # check DESCRIPTION COMMAND...
 
 DEB=${DEB:-}
 if [ -z "$DEB" ]; then
-  # deb.sh also packages bin/facegate-arm64 when it exists (section 4).
+  # deb.sh also packages bin/facegate-arm64 and bin/facegate-capture-arm64
+  # when they exist (section 4).
   DEB=$(scripts/deb.sh | grep "_$(dpkg --print-architecture).deb\$")
 fi
 [ -f "$DEB" ] || { echo "test-deb: no package $DEB" >&2; exit 1; }
@@ -39,11 +45,17 @@ field() { dpkg-deb -f "$DEB" "$1"; }
 check "package name" test "$(field Package)" = facegate
 check "version is a valid Debian version" dpkg --validate-version "$(field Version)"
 deps=$(field Depends)
+# OpenCV is the helper's (GStreamer, RTSP, video files); still a Depends.
 check "Depends names OpenCV core and videoio" grep -q 'libopencv-core406.*libopencv-videoio406\|libopencv-videoio406.*libopencv-core406' <<<"$deps"
+check "Depends names libvpx (the daemon's WebRTC)" grep -q 'libvpx' <<<"$deps"
 files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-for f in ./usr/bin/facegate ./lib/systemd/system/facegate.service ./etc/facegate/config.yaml \
-  ./usr/lib/sysusers.d/facegate.conf ./usr/share/doc/facegate/copyright; do
+for f in ./usr/bin/facegate ./usr/bin/facegate-capture ./lib/systemd/system/facegate.service \
+  ./etc/facegate/config.yaml ./usr/lib/sysusers.d/facegate.conf ./usr/share/doc/facegate/copyright; do
   check "contains $f" grep -qx "$f" <<<"$files"
+done
+for f in ./usr/bin/facegate ./usr/bin/facegate-capture; do
+  mode=$(dpkg-deb -c "$DEB" | awk -v f="$f" '$6 == f { print $1 }')
+  check "$f is mode 755" test "$mode" = -rwxr-xr-x
 done
 ctl=$(mktemp -d)
 trap 'rm -rf "$ctl" "${fake:-}" "${tree:-}"' EXIT
@@ -55,6 +67,15 @@ done
 payload=$ctl/payload
 dpkg-deb -x "$DEB" "$payload"
 check "md5sums match the payload" sh -c "cd '$payload' && test -s '$ctl/md5sums' && md5sum --quiet -c '$ctl/md5sums'"
+# The point of the helper: OpenCV (and its ~240 libraries) stays out of the
+# daemon's process. A stray gocv import would bring it back unnoticed, since
+# the package Depends on OpenCV anyway.
+if command -v objdump >/dev/null; then
+  check "the daemon links no OpenCV" sh -c "! objdump -p '$payload/usr/bin/facegate' | grep -q 'NEEDED *libopencv'"
+  check "the helper links OpenCV videoio" sh -c "objdump -p '$payload/usr/bin/facegate-capture' | grep -q 'NEEDED *libopencv_videoio'"
+else
+  echo "test-deb: no objdump (binutils): skipping the linked-libraries checks"
+fi
 
 # --- 2. fake root, scripts from outside ---------------------------------------
 fake=$(mktemp -d)
@@ -66,6 +87,7 @@ fdpkg() { dpkg --root="$fake" --force-script-chrootless --force-depends --log=/d
 if fdpkg -i "$DEB" >"$fake.log" 2>&1; then
   ok "fake-root install"
   check "binary installed" test -x "$fake/usr/bin/facegate"
+  check "capture helper installed next to it, executable" test -x "$fake/usr/bin/facegate-capture"
   check "config installed" test -f "$fake/etc/facegate/config.yaml"
   check "user facegate created, home /var/lib/facegate" grep -q '^facegate:x:[0-9]*:[0-9]*:.*:/var/lib/facegate:/usr/sbin/nologin$' "$fake/etc/passwd"
   check "facegate is in group video" grep -Eq '^video:x:44:(.*,)?facegate(,|$)' "$fake/etc/group"
@@ -74,6 +96,7 @@ if fdpkg -i "$DEB" >"$fake.log" 2>&1; then
   if fdpkg -r facegate >>"$fake.log" 2>&1; then
     ok "fake-root remove"
     check "binary removed" test ! -e "$fake/usr/bin/facegate"
+    check "capture helper removed" test ! -e "$fake/usr/bin/facegate-capture"
     check "changed conffile kept on remove" grep -q '# local change' "$fake/etc/facegate/config.yaml"
     check "service disabled" test ! -e "$fake/etc/systemd/system/multi-user.target.wants/facegate.service"
   else
@@ -128,9 +151,18 @@ if [ "$chroot_test" = 1 ]; then
     else
       bad "Debian 12 root: facegate version: $out"
     fi
+    # The helper needs every OpenCV library at start: this is what proves
+    # the OpenCV part of Depends.
+    check "Debian 12 root: facegate-capture next to facegate" test -x "$tree/usr/bin/facegate-capture"
+    if hout=$(chroot "$tree" /usr/bin/facegate-capture --version 2>&1); then
+      ok "Debian 12 root: facegate-capture --version runs ($hout)"
+      check "Debian 12 root: helper and daemon report the same version" test "facegate $hout" = "$out"
+    else
+      bad "Debian 12 root: facegate-capture --version: $hout"
+    fi
     check "Debian 12 root: remove" cdpkg -r facegate
     check "Debian 12 root: purge" cdpkg -P facegate
-    check "Debian 12 root: nothing left in /etc/facegate, /usr/bin" sh -c "test ! -e '$tree/etc/facegate' && test ! -e '$tree/usr/bin/facegate'"
+    check "Debian 12 root: nothing left in /etc/facegate, /usr/bin" sh -c "test ! -e '$tree/etc/facegate' && test ! -e '$tree/usr/bin/facegate' && test ! -e '$tree/usr/bin/facegate-capture'"
   else
     bad "Debian 12 root: install"; cat "$tree.log" >&2
   fi
@@ -152,6 +184,12 @@ if [ -n "$arm" ] && [ -f "$arm" ] && [ -d "$sysroot" ] && command -v qemu-aarch6
     ok "arm64 package: facegate version runs under qemu ($out)"
   else
     bad "arm64 package: facegate version under qemu: $out"
+  fi
+  if hout=$(qemu-aarch64 -L "$sysroot" "$armx/usr/bin/facegate-capture" --version 2>&1); then
+    ok "arm64 package: facegate-capture --version runs under qemu ($hout)"
+    check "arm64 package: helper and daemon report the same version" test "facegate $hout" = "$out"
+  else
+    bad "arm64 package: facegate-capture --version under qemu: $hout"
   fi
 else
   echo "test-deb: no arm64 package or sysroot: skipping the arm64 checks (make cross deb)"

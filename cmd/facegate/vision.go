@@ -23,7 +23,7 @@ import (
 	"facegate/models/blazeface"
 	"facegate/models/facenet"
 	"facegate/pipeline/frame"
-	"facegate/pipeline/gallery"
+	"facegate/pipeline/frame/exif"
 )
 
 // loadVision builds a detector ("short" or "full") and an embedder with
@@ -75,7 +75,7 @@ func decodeImageFile(path string) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s image is damaged: %w", path, format, err)
 	}
-	return gallery.Upright(data, img), nil
+	return exif.Upright(data, img), nil
 }
 
 // pathless drops the operation and path of an *fs.PathError, which the

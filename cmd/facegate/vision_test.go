@@ -1,7 +1,7 @@
 package main
 
 import (
-	"facegate/pipeline/gallery"
+	"facegate/pipeline/frame/exif"
 
 	"bytes"
 	"context"
@@ -245,7 +245,7 @@ func TestEXIFOrientation(t *testing.T) {
 		{2, binary.BigEndian, 40, 20, 37, 2, image.Pt(2, 2)},
 	} {
 		data := jpegWithOrientation(t, img, tc.o, tc.order)
-		if got := gallery.EXIFOrientation(data); got != int(tc.o) {
+		if got := exif.Orientation(data); got != int(tc.o) {
 			t.Errorf("orientation %d read as %d", tc.o, got)
 		}
 		path := filepath.Join(dir, "o.jpg")
@@ -274,7 +274,7 @@ func TestEXIFOrientation(t *testing.T) {
 		"no app1":   {0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02},
 		"zero size": {0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00},
 	} {
-		if got := gallery.EXIFOrientation(data); got != 0 {
+		if got := exif.Orientation(data); got != 0 {
 			t.Errorf("%s: orientation %d, want 0", name, got)
 		}
 	}

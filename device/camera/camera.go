@@ -34,6 +34,10 @@ type Config struct {
 	// Unpaced reads files as fast as the consumer takes frames, dropping
 	// none (benchmarks); by default files are paced like a camera.
 	Unpaced bool
+	// Helper is the path of the capture helper, for the sources read
+	// outside the process; default: facegate-capture next to this
+	// program, else on $PATH.
+	Helper string
 	// MinBackoff and MaxBackoff bound the wait between reopen attempts
 	// (defaults 500ms and 30s).
 	MinBackoff, MaxBackoff time.Duration
@@ -104,8 +108,10 @@ type capture interface {
 	close()
 }
 
-// opener opens a parsed source; tests substitute fakes.
-type opener func(s spec, cfg Config) (capture, error)
+// opener opens a parsed source; tests substitute fakes. ctx is the
+// camera's: a capture waits on it (for a frame, for its helper process)
+// so that Close is never stuck behind a silent source.
+type opener func(ctx context.Context, s spec, cfg Config) (capture, error)
 
 // Camera is a running source. Its methods are safe for concurrent use, but
 // Next has one consumer: the frame it returns stays valid until the next
@@ -132,7 +138,7 @@ type Camera struct {
 // ctx ends or Close is called. A source that cannot be opened yet is not an
 // error: it is retried in the background and reported through Stats.
 func Open(ctx context.Context, cfg Config) (*Camera, error) {
-	return openWith(ctx, cfg, openCV)
+	return openWith(ctx, cfg, openSource)
 }
 
 func openWith(ctx context.Context, cfg Config, op opener) (*Camera, error) {
@@ -298,7 +304,7 @@ func (c *Camera) run(ctx context.Context) {
 	failed := false // the last attempt or stream failed: the next open is a reconnect
 	for ctx.Err() == nil {
 		c.attempts.Add(1)
-		cp, err := c.open(c.spec, c.cfg)
+		cp, err := c.open(ctx, c.spec, c.cfg)
 		if err != nil {
 			c.setState(Retrying, err)
 			failed = true

@@ -83,7 +83,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestNeverOpensIsRetriedWithoutSpinning(t *testing.T) {
 	var calls atomic.Int64
-	op := func(spec, Config) (capture, error) {
+	op := func(context.Context, spec, Config) (capture, error) {
 		calls.Add(1)
 		return nil, errors.New("no such device")
 	}
@@ -120,7 +120,7 @@ func TestNeverOpensIsRetriedWithoutSpinning(t *testing.T) {
 
 func TestReconnectsAfterStreamFailure(t *testing.T) {
 	var opens, closes atomic.Int32
-	op := func(spec, Config) (capture, error) {
+	op := func(context.Context, spec, Config) (capture, error) {
 		opens.Add(1)
 		// Every capture dies after 3 frames, like a flaky USB camera.
 		return &fakeCapture{limit: 3, err: errors.New("read: no such device"), closed: &closes}, nil
@@ -158,7 +158,7 @@ func TestReconnectsAfterStreamFailure(t *testing.T) {
 
 func TestSlowConsumerDropsFramesAndGetsTheNewest(t *testing.T) {
 	var closes atomic.Int32
-	op := func(spec, Config) (capture, error) { return &fakeCapture{closed: &closes}, nil }
+	op := func(context.Context, spec, Config) (capture, error) { return &fakeCapture{closed: &closes}, nil }
 	c, err := openWith(context.Background(), Config{Source: "0", Logger: quiet}, op)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestSlowConsumerDropsFramesAndGetsTheNewest(t *testing.T) {
 
 func TestContextCancelStopsCapture(t *testing.T) {
 	var closes atomic.Int32
-	op := func(spec, Config) (capture, error) { return &fakeCapture{closed: &closes}, nil }
+	op := func(context.Context, spec, Config) (capture, error) { return &fakeCapture{closed: &closes}, nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := openWith(ctx, Config{Source: "0", Logger: quiet}, op)
 	if err != nil {
@@ -209,7 +209,7 @@ func TestContextCancelStopsCapture(t *testing.T) {
 }
 
 func TestNextHonoursItsContext(t *testing.T) {
-	op := func(spec, Config) (capture, error) { return nil, errors.New("absent") }
+	op := func(context.Context, spec, Config) (capture, error) { return nil, errors.New("absent") }
 	c, err := openWith(context.Background(), Config{Source: "0", Logger: quiet}, op)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestNextHonoursItsContext(t *testing.T) {
 
 func TestFileEndsWithEOFAfterLastFrame(t *testing.T) {
 	var closes atomic.Int32
-	op := func(spec, Config) (capture, error) {
+	op := func(context.Context, spec, Config) (capture, error) {
 		return &fakeCapture{limit: 4, err: io.EOF, closed: &closes}, nil
 	}
 	c, err := openWith(context.Background(), Config{Source: "clip.avi", Unpaced: true, Logger: quiet}, op)

@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -9,6 +10,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeHelperEnv); mode != "" {
+		// The test binary started as a capture helper (helper_test.go).
+		os.Exit(fakeHelper(mode))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -116,8 +116,10 @@ func parseSource(s string) (spec, error) {
 	return spec{kind: File, index: -1, target: s}, nil
 }
 
-// redact hides the password of a URL's user info, so stream credentials
+// Redact hides the password of a URL's user info, so stream credentials
 // never reach a log line or an error shown on the web page.
+func Redact(s string) string { return redact(s) }
+
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {

@@ -107,3 +107,28 @@ func TestPureGoCore(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonWithoutOpenCV checks that the daemon's binary does not link
+// OpenCV: only the capture helper does, so Debian's OpenCV (some 240
+// shared libraries, about 70 MB resident) stays out of the daemon.
+func TestDaemonWithoutOpenCV(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over the module")
+	}
+	for _, p := range goList(t, nil, "./cmd/facegate") {
+		for _, d := range p.Deps {
+			if under(d, "gocv.io/x/gocv") || under(d, "facegate/device/opencv") {
+				t.Errorf("%s depends on %s", p.ImportPath, d)
+			}
+		}
+	}
+	for _, p := range goList(t, nil, "./cmd/facegate-capture") {
+		found := false
+		for _, d := range p.Deps {
+			found = found || under(d, "gocv.io/x/gocv")
+		}
+		if !found {
+			t.Errorf("%s does not link gocv: who reads GStreamer pipelines and streams?", p.ImportPath)
+		}
+	}
+}

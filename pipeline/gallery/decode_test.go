@@ -135,13 +135,3 @@ func TestDecodeImageRefuses(t *testing.T) {
 		}
 	}
 }
-
-func FuzzExifOrientation(f *testing.F) {
-	f.Add(withOrientation([]byte{0xff, 0xd8, 0xff, 0xd9}, 6, binary.BigEndian))
-	f.Add([]byte{0xff, 0xd8})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if o := exifOrientation(b); o < 0 || o > 8 {
-			t.Fatalf("orientation %d", o)
-		}
-	})
-}

@@ -12,10 +12,19 @@ mkdir -p "$TARGET_DIR/var/lib"
 # waits for a plausible clock itself, with a timeout, before it needs one.
 
 # The package must have installed its files.
-for f in usr/bin/facegate etc/facegate/config.yaml \
+for f in etc/facegate/config.yaml \
 	usr/lib/systemd/system/facegate.service usr/lib/sysusers.d/facegate.conf; do
 	if [ ! -e "$TARGET_DIR/$f" ]; then
 		echo "facegate post-build: missing /$f" >&2
+		exit 1
+	fi
+done
+# Both programs, side by side: the daemon runs its capture helper from its
+# own directory, and without it a libcamera (GStreamer) camera would fail
+# only once the board runs.
+for f in usr/bin/facegate usr/bin/facegate-capture; do
+	if [ ! -x "$TARGET_DIR/$f" ]; then
+		echo "facegate post-build: /$f is missing or not executable" >&2
 		exit 1
 	fi
 done

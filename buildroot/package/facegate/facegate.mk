@@ -13,14 +13,28 @@ FACEGATE_LICENSE = Apache-2.0 (facegate, BlazeFace models), MIT (MobileFaceNet m
 FACEGATE_LICENSE_FILES = LICENSE models/README.md
 
 FACEGATE_GOMOD = facegate
-FACEGATE_BUILD_TARGETS = cmd/facegate
-FACEGATE_BIN_NAME = facegate
+# Two programs: the daemon (cgo for libvpx only) and its capture helper
+# (gocv/OpenCV), which the daemon runs from its own directory, so both go
+# to /usr/bin. With several targets the golang infrastructure names each
+# binary after its directory (it refuses, or before 2025.11 clobbers with,
+# a _BIN_NAME), so none is set.
+FACEGATE_BUILD_TARGETS = cmd/facegate cmd/facegate-capture
 FACEGATE_LDFLAGS = -s -w -X main.version=$(FACEGATE_VERSION)
 FACEGATE_TAGS =
+# opencv4 for the helper, libvpx for the daemon (WebRTC).
 FACEGATE_DEPENDENCIES = host-pkgconf opencv4 libvpx
 # gocv finds OpenCV through `#cgo pkg-config: opencv4`: Buildroot's
 # pkg-config wrapper answers with the staging directory.
 FACEGATE_GO_ENV = PKG_CONFIG="$(PKG_CONFIG_HOST_BINARY)"
+
+# Install every binary built. The infrastructure's own step installs only
+# the one named after the package before Buildroot 2025.11 and refuses
+# _INSTALL_BINS from 2025.11 on; this works with both.
+define FACEGATE_INSTALL_TARGET_CMDS
+	$(foreach b,$(notdir $(FACEGATE_BUILD_TARGETS)),\
+		$(INSTALL) -D -m 0755 $(@D)/bin/$(b) $(TARGET_DIR)/usr/bin/$(b)
+	)
+endef
 
 # A local site skips Buildroot's download-time `go mod vendor`, and the
 # build runs with -mod=vendor and no network. Vendor once after the rsync

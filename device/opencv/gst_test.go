@@ -1,13 +1,15 @@
-package camera
+package opencv
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"facegate/device/camera"
+	"facegate/pipeline/frame"
 )
 
 // gstPlugin skips the test unless GStreamer's base plugins (videotestsrc,
@@ -29,22 +31,26 @@ const gstSource = "gst:videotestsrc pattern=ball ! video/x-raw,format=I420,width
 
 // readGst opens gstSource and checks a few frames.
 func readGst(t *testing.T) {
-	c, err := Open(context.Background(), Config{Source: gstSource, Logger: quiet})
+	s, err := camera.ParseSource(gstSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Kind != camera.GStreamer {
+		t.Fatalf("kind %v", s.Kind)
+	}
+	c, err := Open(s, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	var f frame.Frame
 	for i := range 5 {
-		f, err := c.Next(context.Background())
-		if err != nil {
-			t.Fatalf("frame %d: %v (stats %+v)", i, err, c.Stats())
+		if err := c.Read(&f); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
 		}
 		if f.Width != 160 || f.Height != 120 || len(f.Pix) != 160*120*3 {
 			t.Fatalf("frame %d: %dx%d", i, f.Width, f.Height)
 		}
-	}
-	if k := c.Stats().Kind; k != GStreamer {
-		t.Fatalf("kind %v", k)
 	}
 }
 

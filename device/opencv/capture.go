@@ -1,4 +1,9 @@
-package camera
+// Package opencv reads camera sources through gocv (OpenCV's VideoCapture):
+// GStreamer pipelines, network streams, any video file FFmpeg knows and
+// cameras in formats the daemon does not read itself. Only the capture
+// helper (cmd/facegate-capture) links it, so OpenCV and its some 240
+// shared libraries stay out of the daemon's process.
+package opencv
 
 import (
 	"errors"
@@ -9,12 +14,13 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"facegate/device/camera"
 	"facegate/pipeline/frame"
 )
 
-// cvCapture reads through OpenCV's VideoCapture (or decodes one still image)
-// and converts each frame once, into the mailbox's reused buffer.
-type cvCapture struct {
+// Capture reads one source through OpenCV's VideoCapture (or decodes one
+// still image) and converts each frame once, into the caller's buffer.
+type Capture struct {
 	vc      *gocv.VideoCapture // nil for a still image
 	still   gocv.Mat           // the decoded image (Image kind)
 	sent    bool               // the still image was delivered
@@ -25,25 +31,27 @@ type cvCapture struct {
 	rate    float64
 }
 
-// openCV opens a parsed source with the backend that suits its kind.
-func openCV(s spec, cfg Config) (capture, error) {
-	c := &cvCapture{w: cfg.Width, h: cfg.Height}
-	if s.kind == Image {
-		if _, err := os.Stat(s.target); err != nil {
+// Open opens a parsed source with the back-end that suits its kind; width
+// and height (0: the source's own) are requested from cameras and applied
+// by resizing; fps is requested from cameras.
+func Open(s camera.Source, width, height int, fps float64) (*Capture, error) {
+	c := &Capture{w: width, h: height}
+	if s.Kind == camera.Image {
+		if _, err := os.Stat(s.Target); err != nil {
 			return nil, err
 		}
-		c.still = gocv.IMRead(s.target, gocv.IMReadColor)
+		c.still = gocv.IMRead(s.Target, gocv.IMReadColor)
 		if c.still.Empty() {
 			c.still.Close()
-			return nil, fmt.Errorf("decode image %s: not a readable image", s.target)
+			return nil, fmt.Errorf("decode image %s: not a readable image", s.Target)
 		}
 		c.rate = 1
 		c.initMats()
 		return c, nil
 	}
-	if s.kind == File {
+	if s.Kind == camera.File {
 		// OpenCV reports a missing file only through a warning on stderr.
-		if _, err := os.Stat(s.target); err != nil {
+		if _, err := os.Stat(s.Target); err != nil {
 			return nil, err
 		}
 	}
@@ -52,31 +60,31 @@ func openCV(s spec, cfg Config) (capture, error) {
 		err error
 	)
 	switch {
-	case s.kind == Device && s.index >= 0:
-		vc, err = gocv.VideoCaptureDeviceWithAPI(s.index, gocv.VideoCaptureV4L2)
-	case s.kind == Device:
-		vc, err = gocv.VideoCaptureFileWithAPI(s.target, gocv.VideoCaptureV4L2)
-	case s.kind == GStreamer:
-		vc, err = gocv.VideoCaptureFileWithAPI(s.target, gocv.VideoCaptureGstreamer)
+	case s.Kind == camera.Device && s.Index >= 0:
+		vc, err = gocv.VideoCaptureDeviceWithAPI(s.Index, gocv.VideoCaptureV4L2)
+	case s.Kind == camera.Device:
+		vc, err = gocv.VideoCaptureFileWithAPI(s.Target, gocv.VideoCaptureV4L2)
+	case s.Kind == camera.GStreamer:
+		vc, err = gocv.VideoCaptureFileWithAPI(s.Target, gocv.VideoCaptureGstreamer)
 	default: // Stream, File: FFmpeg reads both, with its own I/O timeouts.
-		vc, err = gocv.VideoCaptureFileWithAPI(s.target, gocv.VideoCaptureFFmpeg)
+		vc, err = gocv.VideoCaptureFileWithAPI(s.Target, gocv.VideoCaptureFFmpeg)
 	}
 	if err != nil || !vc.IsOpened() {
 		if vc != nil {
 			_ = vc.Close()
 		}
 		// gocv's message may carry the raw URL: name the source ourselves.
-		return nil, fmt.Errorf("open %s %s: OpenCV could not open it", s.kind, redact(s.target))
+		return nil, fmt.Errorf("open %s %s: OpenCV could not open it", s.Kind, camera.Redact(s.Target))
 	}
-	if s.kind == Device {
+	if s.Kind == camera.Device {
 		// Requests; the driver picks the nearest mode it has, and frames
 		// that still differ are resized below.
-		if cfg.Width > 0 {
-			vc.Set(gocv.VideoCaptureFrameWidth, float64(cfg.Width))
-			vc.Set(gocv.VideoCaptureFrameHeight, float64(cfg.Height))
+		if width > 0 {
+			vc.Set(gocv.VideoCaptureFrameWidth, float64(width))
+			vc.Set(gocv.VideoCaptureFrameHeight, float64(height))
 		}
-		if cfg.FPS > 0 {
-			vc.Set(gocv.VideoCaptureFPS, cfg.FPS)
+		if fps > 0 {
+			vc.Set(gocv.VideoCaptureFPS, fps)
 		}
 		// The driver's buffer count stays at OpenCV's default: the capture
 		// goroutine drains the queue as fast as frames arrive, so frames do
@@ -88,14 +96,16 @@ func openCV(s spec, cfg Config) (capture, error) {
 	return c, nil
 }
 
-func (c *cvCapture) initMats() {
+func (c *Capture) initMats() {
 	c.raw, c.conv, c.resized = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 }
 
-func (c *cvCapture) fps() float64 { return c.rate }
+// FPS returns the source's own frame rate, 0 when unknown.
+func (c *Capture) FPS() float64 { return c.rate }
 
-// read decodes the next frame into dst (BGR, packed rows).
-func (c *cvCapture) read(dst *frame.Frame) error {
+// Read decodes the next frame into dst (BGR, packed rows); io.EOF at the
+// end of a file or stream.
+func (c *Capture) Read(dst *frame.Frame) error {
 	src := &c.raw
 	if c.vc == nil {
 		if c.sent {
@@ -142,8 +152,8 @@ func (c *cvCapture) read(dst *frame.Frame) error {
 	return nil
 }
 
-// close releases the device and the OpenCV buffers.
-func (c *cvCapture) close() {
+// Close releases the device and the OpenCV buffers.
+func (c *Capture) Close() {
 	if c.vc != nil {
 		_ = c.vc.Close()
 	} else {
