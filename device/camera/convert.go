@@ -116,11 +116,18 @@ func yuyvToBGR(dst *frame.Frame, src []byte, w, h, stride int) error {
 // jpegDecoder decodes JPEG frames (MJPEG cameras and files) into BGR.
 // image/jpeg allocates its planes per frame; the reader is reused.
 type jpegDecoder struct {
-	r bytes.Reader
+	r   bytes.Reader
+	jpg []byte // a frame with the default Huffman tables inserted
 }
 
 // decode decodes one JPEG image into dst.
 func (d *jpegDecoder) decode(dst *frame.Frame, data []byte) error {
+	if at, ok := jpegLacksHuffman(data); ok {
+		d.jpg = append(d.jpg[:0], data[:at]...)
+		d.jpg = appendDefaultHuffman(d.jpg)
+		d.jpg = append(d.jpg, data[at:]...)
+		data = d.jpg
+	}
 	d.r.Reset(data)
 	img, err := jpeg.Decode(&d.r)
 	if err != nil {

@@ -262,7 +262,6 @@ type v4l2Capture struct {
 	silence   time.Duration // a field so that tests need not wait v4l2Silence
 	vb        v4l2Buffer    // DQBUF/QBUF argument, here so that reads do not allocate
 	dec       jpegDecoder
-	jpg       []byte // an MJPEG frame with the default Huffman tables inserted
 }
 
 // openV4L2 opens a V4L2 camera and starts streaming from it. A device that
@@ -594,12 +593,6 @@ func (c *v4l2Capture) convert(dst *frame.Frame, buf []byte, used, flags uint32) 
 	if c.pixfmt == v4l2PixFmtYUYV {
 		return yuyvToBGR(dst, data, c.w, c.h, c.stride)
 	}
-	if at, ok := jpegLacksHuffman(data); ok {
-		c.jpg = append(c.jpg[:0], data[:at]...)
-		c.jpg = appendDefaultHuffman(c.jpg)
-		c.jpg = append(c.jpg, data[at:]...)
-		data = c.jpg
-	}
 	return c.dec.decode(dst, data)
 }
 
@@ -644,82 +637,4 @@ func cString(b []byte) string {
 		}
 	}
 	return strconv.Quote(string(b))
-}
-
-// jpegLacksHuffman reports whether a JPEG image has no Huffman tables
-// before its first scan, and where that scan starts. Many UVC cameras send
-// MJPEG frames like that: the tables are implied to be JPEG's example
-// tables (ITU T.81 K.3), which image/jpeg does not assume.
-func jpegLacksHuffman(b []byte) (sos int, ok bool) {
-	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
-		return 0, false // not a JPEG: let the decoder say so
-	}
-	for i := 2; i+4 <= len(b); {
-		if b[i] != 0xFF {
-			return 0, false
-		}
-		switch m := b[i+1]; {
-		case m == 0xFF: // fill byte
-			i++
-			continue
-		case m == 0xC4: // DHT
-			return 0, false
-		case m == 0xDA: // SOS
-			return i, true
-		case m == 0x01 || m >= 0xD0 && m <= 0xD8: // markers without a length
-			i += 2
-			continue
-		}
-		n := int(b[i+2])<<8 | int(b[i+3])
-		if n < 2 {
-			return 0, false
-		}
-		i += 2 + n
-	}
-	return 0, false
-}
-
-// The example Huffman tables of ITU T.81 K.3, each as its class and id
-// byte, 16 code-length counts and the symbol values.
-const (
-	huffDCLuma = "\x00" +
-		"\x00\x01\x05\x01\x01\x01\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00" +
-		"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
-	huffACLuma = "\x10" +
-		"\x00\x02\x01\x03\x03\x02\x04\x03\x05\x05\x04\x04\x00\x00\x01\x7d" +
-		"\x01\x02\x03\x00\x04\x11\x05\x12\x21\x31\x41\x06\x13\x51\x61\x07" +
-		"\x22\x71\x14\x32\x81\x91\xa1\x08\x23\x42\xb1\xc1\x15\x52\xd1\xf0" +
-		"\x24\x33\x62\x72\x82\x09\x0a\x16\x17\x18\x19\x1a\x25\x26\x27\x28" +
-		"\x29\x2a\x34\x35\x36\x37\x38\x39\x3a\x43\x44\x45\x46\x47\x48\x49" +
-		"\x4a\x53\x54\x55\x56\x57\x58\x59\x5a\x63\x64\x65\x66\x67\x68\x69" +
-		"\x6a\x73\x74\x75\x76\x77\x78\x79\x7a\x83\x84\x85\x86\x87\x88\x89" +
-		"\x8a\x92\x93\x94\x95\x96\x97\x98\x99\x9a\xa2\xa3\xa4\xa5\xa6\xa7" +
-		"\xa8\xa9\xaa\xb2\xb3\xb4\xb5\xb6\xb7\xb8\xb9\xba\xc2\xc3\xc4\xc5" +
-		"\xc6\xc7\xc8\xc9\xca\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda\xe1\xe2" +
-		"\xe3\xe4\xe5\xe6\xe7\xe8\xe9\xea\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8" +
-		"\xf9\xfa"
-	huffDCChroma = "\x01" +
-		"\x00\x03\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00\x00\x00\x00\x00" +
-		"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
-	huffACChroma = "\x11" +
-		"\x00\x02\x01\x02\x04\x04\x03\x04\x07\x05\x04\x04\x00\x01\x02\x77" +
-		"\x00\x01\x02\x03\x11\x04\x05\x21\x31\x06\x12\x41\x51\x07\x61\x71" +
-		"\x13\x22\x32\x81\x08\x14\x42\x91\xa1\xb1\xc1\x09\x23\x33\x52\xf0" +
-		"\x15\x62\x72\xd1\x0a\x16\x24\x34\xe1\x25\xf1\x17\x18\x19\x1a\x26" +
-		"\x27\x28\x29\x2a\x35\x36\x37\x38\x39\x3a\x43\x44\x45\x46\x47\x48" +
-		"\x49\x4a\x53\x54\x55\x56\x57\x58\x59\x5a\x63\x64\x65\x66\x67\x68" +
-		"\x69\x6a\x73\x74\x75\x76\x77\x78\x79\x7a\x82\x83\x84\x85\x86\x87" +
-		"\x88\x89\x8a\x92\x93\x94\x95\x96\x97\x98\x99\x9a\xa2\xa3\xa4\xa5" +
-		"\xa6\xa7\xa8\xa9\xaa\xb2\xb3\xb4\xb5\xb6\xb7\xb8\xb9\xba\xc2\xc3" +
-		"\xc4\xc5\xc6\xc7\xc8\xc9\xca\xd2\xd3\xd4\xd5\xd6\xd7\xd8\xd9\xda" +
-		"\xe2\xe3\xe4\xe5\xe6\xe7\xe8\xe9\xea\xf2\xf3\xf4\xf5\xf6\xf7\xf8" +
-		"\xf9\xfa"
-	huffTables = huffDCLuma + huffACLuma + huffDCChroma + huffACChroma
-)
-
-// appendDefaultHuffman appends a DHT segment holding the T.81 K.3 tables.
-func appendDefaultHuffman(b []byte) []byte {
-	n := len(huffTables) + 2
-	b = append(b, 0xFF, 0xC4, byte(n>>8), byte(n))
-	return append(b, huffTables...)
 }
