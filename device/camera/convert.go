@@ -32,25 +32,29 @@ func clamp8(v int32) byte {
 	return byte(v)
 }
 
+// yccVideo converts one pixel from Y, Cb, Cr to B, G, R with BT.601's
+// video-range coefficients (Y 16–235), as cameras and Y4M files use.
+func yccVideo(y, cb, cr int32) (byte, byte, byte) {
+	yy := (y-16)*298 + 128
+	cb, cr = cb-128, cr-128
+	return clamp8(yy + 516*cb), clamp8(yy - 100*cb - 208*cr), clamp8(yy + 409*cr)
+}
+
+// yccFull converts one pixel with the full-range (JPEG/JFIF) coefficients.
+func yccFull(y, cb, cr int32) (byte, byte, byte) {
+	yy := y<<8 + 128
+	cb, cr = cb-128, cr-128
+	return clamp8(yy + 454*cb), clamp8(yy - 88*cb - 183*cr), clamp8(yy + 359*cr)
+}
+
 // putYCC writes one BGR pixel from Y, Cb, Cr using BT.601 coefficients:
-// video range (16–235) unless full, the JPEG/JFIF range (0–255). Cameras
-// and Y4M files use video range; JPEG frames use full range.
+// video range unless full.
 func putYCC(p []byte, y, cb, cr int32, full bool) {
-	cb -= 128
-	cr -= 128
-	var yy, r, g, b int32
 	if full {
-		yy = y<<8 + 128
-		r = yy + 359*cr
-		g = yy - 88*cb - 183*cr
-		b = yy + 454*cb
+		p[0], p[1], p[2] = yccFull(y, cb, cr)
 	} else {
-		yy = (y-16)*298 + 128
-		r = yy + 409*cr
-		g = yy - 100*cb - 208*cr
-		b = yy + 516*cb
+		p[0], p[1], p[2] = yccVideo(y, cb, cr)
 	}
-	p[0], p[1], p[2] = clamp8(b), clamp8(g), clamp8(r)
 }
 
 // planar describes a planar YCbCr image; Cb and Cr are nil for grey.
@@ -85,9 +89,23 @@ func (p planar) toBGR(dst *frame.Frame) error {
 		}
 		co := (row >> p.vShift) * p.cStride
 		cbs, crs := p.cb[co:co+cw], p.cr[co:co+cw]
+		// The arithmetic of yccFull/yccVideo, written out: the compiler
+		// does not inline them, and a call per pixel costs a third.
+		hs := p.hShift
+		if p.full {
+			for x, v := range ys {
+				cx := x >> hs
+				o := out[3*x : 3*x+3 : 3*x+3]
+				yy, cb, cr := int32(v)<<8+128, int32(cbs[cx])-128, int32(crs[cx])-128
+				o[0], o[1], o[2] = clamp8(yy+454*cb), clamp8(yy-88*cb-183*cr), clamp8(yy+359*cr)
+			}
+			continue
+		}
 		for x, v := range ys {
-			cx := x >> p.hShift
-			putYCC(out[3*x:3*x+3], int32(v), int32(cbs[cx]), int32(crs[cx]), p.full)
+			cx := x >> hs
+			o := out[3*x : 3*x+3 : 3*x+3]
+			yy, cb, cr := (int32(v)-16)*298+128, int32(cbs[cx])-128, int32(crs[cx])-128
+			o[0], o[1], o[2] = clamp8(yy+516*cb), clamp8(yy-100*cb-208*cr), clamp8(yy+409*cr)
 		}
 	}
 	return nil
@@ -103,11 +121,16 @@ func yuyvToBGR(dst *frame.Frame, src []byte, w, h, stride int) error {
 	for row := 0; row < h; row++ {
 		in := src[row*stride : row*stride+2*w]
 		out := dst.Pix[row*dst.Stride : row*dst.Stride+3*w]
-		for x := 0; x < w; x += 2 {
-			q := in[2*x : 2*x+4]
-			cb, cr := int32(q[1]), int32(q[3])
-			putYCC(out[3*x:3*x+3], int32(q[0]), cb, cr, false)
-			putYCC(out[3*x+3:3*x+6], int32(q[2]), cb, cr, false)
+		for x := 0; x+1 < w; x += 2 {
+			q := in[2*x : 2*x+4 : 2*x+4]
+			o := out[3*x : 3*x+6 : 3*x+6]
+			// yccVideo written out (see planar.toBGR); the two pixels share
+			// their chroma terms.
+			cb, cr := int32(q[1])-128, int32(q[3])-128
+			bc, gc, rc := 516*cb+128, -100*cb-208*cr+128, 409*cr+128
+			y0, y1 := (int32(q[0])-16)*298, (int32(q[2])-16)*298
+			o[0], o[1], o[2] = clamp8(y0+bc), clamp8(y0+gc), clamp8(y0+rc)
+			o[3], o[4], o[5] = clamp8(y1+bc), clamp8(y1+gc), clamp8(y1+rc)
 		}
 	}
 	return nil
