@@ -247,3 +247,41 @@ func FuzzWireReader(f *testing.F) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// BenchmarkWirePipe measures handing a 640x480 frame from the helper to
+// the daemon through a pipe, as the helper does (write, then read into a
+// reused frame).
+func BenchmarkWirePipe(b *testing.B) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	src := frame.Frame{Width: 640, Height: 480, Stride: 1920, Format: frame.BGR, Pix: make([]byte, 640*480*3)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer w.Close()
+		for range b.N + 1 {
+			if WriteFrame(w, &src, 30) != nil {
+				return
+			}
+		}
+	}()
+	wr := wireReader{r: bufioReader(nil)}
+	wr.r.Reset(r)
+	var dst frame.Frame
+	if _, err := wr.readFrame(&dst); err != nil { // size the buffer
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(src.Pix)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := wr.readFrame(&dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	<-done
+}
