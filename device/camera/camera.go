@@ -1,9 +1,11 @@
 // Package camera turns device cameras, GStreamer pipelines, network streams
-// and video or image files into a stream of frames through gocv (OpenCV's
-// VideoCapture). Each Camera runs one capture goroutine that keeps only the
-// newest frame; a consumer that is slower than the camera loses frames, it
-// never queues them. A camera that fails or ends is reopened with capped
-// exponential backoff.
+// and video or image files into a stream of frames. V4L2 cameras (YUYV,
+// MJPEG), Y4M and MJPEG files and photos are read in process, in pure Go;
+// everything else goes through the capture helper, a process of its own
+// that reads it with OpenCV (see HelperName). Each Camera runs one capture
+// goroutine that keeps only the newest frame; a consumer that is slower
+// than the camera loses frames, it never queues them. A camera that fails
+// or ends is reopened with capped exponential backoff.
 //
 // Imports: pipeline/frame only (device/* sit beside the pipeline, not under
 // it); the pipeline sees a Camera through its own Source interface.
@@ -230,8 +232,9 @@ func (c *Camera) Next(ctx context.Context) (*frame.Frame, error) {
 }
 
 // Close stops capturing, releases the device and waits for the capture
-// goroutine. It is idempotent and always returns nil. A network stream
-// blocked inside OpenCV returns within FFmpeg's I/O timeout (30 s).
+// goroutine. It is idempotent and always returns nil. A source read by the
+// capture helper is stopped by killing the helper, so a stream stuck in
+// the network does not hold Close up.
 func (c *Camera) Close() error {
 	c.once.Do(func() {
 		c.cancel()
