@@ -18,6 +18,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"facegate/device/camera"
+	"facegate/internal/testenv"
 )
 
 // asHelper makes the test binary run as the real capture helper, so the
@@ -179,7 +180,7 @@ func TestHelperSourceVanishesAndReturns(t *testing.T) {
 		return st.State == camera.Streaming && st.Frames > before.Frames
 	})
 	c.Close()
-	if kids := children(t); len(kids) != 0 {
+	if kids := testenv.Children(t); len(kids) != 0 {
 		t.Fatalf("helper processes left after Close: %v", kids)
 	}
 }
@@ -194,20 +195,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// children lists this process's child processes.
-func children(t *testing.T) []string {
-	t.Helper()
-	tasks, err := filepath.Glob("/proc/self/task/*/children")
-	if err != nil || len(tasks) == 0 {
-		t.Skip("no /proc/self/task/*/children on this kernel")
-	}
-	var kids []string
-	for _, p := range tasks {
-		if b, err := os.ReadFile(p); err == nil {
-			kids = append(kids, strings.Fields(string(b))...)
-		}
-	}
-	return kids
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"facegate/pipeline/frame/exif"
-
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -14,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"facegate/internal/testenv"
+	"facegate/pipeline/frame/exif"
 )
 
 // facesDir returns ../shared/testdata/faces (or $FACEGATE_TESTDATA/faces),
@@ -193,28 +194,7 @@ func jpegWithOrientation(t *testing.T, img image.Image, o uint16, order binary.B
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
 		t.Fatal(err)
 	}
-	var tiff bytes.Buffer
-	if order == binary.LittleEndian {
-		tiff.WriteString("II")
-	} else {
-		tiff.WriteString("MM")
-	}
-	binary.Write(&tiff, order, uint16(42))
-	binary.Write(&tiff, order, uint32(8))      // IFD0 offset
-	binary.Write(&tiff, order, uint16(1))      // one entry
-	binary.Write(&tiff, order, uint16(0x0112)) // orientation
-	binary.Write(&tiff, order, uint16(3))      // SHORT
-	binary.Write(&tiff, order, uint32(1))
-	binary.Write(&tiff, order, o)
-	binary.Write(&tiff, order, uint16(0))
-	binary.Write(&tiff, order, uint32(0)) // no next IFD
-	seg := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
-	var out bytes.Buffer
-	out.Write([]byte{0xFF, 0xD8, 0xFF, 0xE1})
-	binary.Write(&out, binary.BigEndian, uint16(len(seg)+2))
-	out.Write(seg)
-	out.Write(buf.Bytes()[2:])
-	return out.Bytes()
+	return testenv.WithOrientation(buf.Bytes(), o, order)
 }
 
 func TestEXIFOrientation(t *testing.T) {

@@ -159,25 +159,37 @@ func (d *jpegDecoder) decode(dst *frame.Frame, data []byte) error {
 	b := img.Bounds()
 	switch m := img.(type) {
 	case *image.YCbCr:
-		p := planar{y: m.Y[m.YOffset(b.Min.X, b.Min.Y):], w: b.Dx(), h: b.Dy(), yStride: m.YStride, cStride: m.CStride, full: true}
-		co := m.COffset(b.Min.X, b.Min.Y)
-		p.cb, p.cr = m.Cb[co:], m.Cr[co:]
-		switch m.SubsampleRatio {
-		case image.YCbCrSubsampleRatio420:
-			p.hShift, p.vShift = 1, 1
-		case image.YCbCrSubsampleRatio422:
-			p.hShift = 1
-		case image.YCbCrSubsampleRatio440:
-			p.vShift = 1
-		case image.YCbCrSubsampleRatio444:
-		default:
-			return toBGRGeneric(dst, img)
-		}
-		return p.toBGR(dst)
+		return ycbcrToBGR(dst, m, true)
 	case *image.Gray:
 		return planar{y: m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], w: b.Dx(), h: b.Dy(), yStride: m.Stride}.toBGR(dst)
 	}
 	return toBGRGeneric(dst, img)
+}
+
+// ycbcrToBGR converts a YCbCr image with a subsampling planar knows, and
+// anything else the slow way.
+func ycbcrToBGR(dst *frame.Frame, m *image.YCbCr, full bool) error {
+	b := m.Bounds()
+	p := planar{y: m.Y[m.YOffset(b.Min.X, b.Min.Y):], w: b.Dx(), h: b.Dy(), yStride: m.YStride, cStride: m.CStride, full: full}
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio420:
+		p.hShift, p.vShift = 1, 1
+	case image.YCbCrSubsampleRatio422:
+		p.hShift = 1
+	case image.YCbCrSubsampleRatio440:
+		p.vShift = 1
+	case image.YCbCrSubsampleRatio444:
+	default:
+		return toBGRGeneric(dst, m)
+	}
+	// planar indexes chroma from the image's top-left sample, which is
+	// only right when the bounds start on a chroma sample.
+	if b.Min.X&(1<<p.hShift-1) != 0 || b.Min.Y&(1<<p.vShift-1) != 0 {
+		return toBGRGeneric(dst, m)
+	}
+	co := m.COffset(b.Min.X, b.Min.Y)
+	p.cb, p.cr = m.Cb[co:], m.Cr[co:]
+	return p.toBGR(dst)
 }
 
 // toBGRGeneric converts any image (CMYK JPEGs, odd subsampling) through

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -14,8 +15,57 @@ import (
 	"time"
 )
 
-// readAll takes frames until io.EOF and returns how many it got.
-func readAll(t *testing.T, c *Camera) int {
+// TestFilesThroughCamera plays the video files the daemon reads itself
+// through a whole Camera, at their own size and resized (down, up).
+func TestFilesThroughCamera(t *testing.T) {
+	tests := []struct {
+		file          string
+		width, height int // requested; 0: the file's
+		wantW, wantH  int
+		frames        int
+	}{
+		{"video/mark_zuckerberg_640x480_15fps_2s.y4m", 0, 0, 640, 480, 30},
+		{"video/mark_zuckerberg_640x480_15fps_2s.y4m", 160, 120, 160, 120, 30},
+		{"video/mark_zuckerberg_640x480_15fps_2s.y4m", 800, 600, 800, 600, 30},
+		{"video/scarlett_johansson_320x240_15fps_5s.y4m", 0, 0, 320, 240, 75},
+		{"video/scarlett_johansson_640x480_15fps_5s.mjpeg", 0, 0, 640, 480, 75},
+		{"video/mark_zuckerberg_640x480_15fps_5s.mjpeg", 320, 240, 320, 240, 75},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s@%dx%d", filepath.Base(tt.file), tt.width, tt.height), func(t *testing.T) {
+			p := testdata(t, tt.file)
+			c, err := Open(context.Background(), Config{Source: p, Width: tt.width, Height: tt.height, Unpaced: true, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			f, err := c.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A face video is not uniform: real pixels came through.
+			lo, hi := f.Pix[0], f.Pix[0]
+			for _, v := range f.Pix {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			if hi-lo < 50 {
+				t.Fatalf("pixel range %d..%d: frame looks empty", lo, hi)
+			}
+			if f.Width != tt.wantW || f.Height != tt.wantH {
+				t.Fatalf("first frame %dx%d, want %dx%d", f.Width, f.Height, tt.wantW, tt.wantH)
+			}
+			if n := 1 + countFrames(t, c, tt.wantW, tt.wantH); n != tt.frames {
+				t.Fatalf("read %d frames, want %d", n, tt.frames)
+			}
+			if st := c.Stats(); st.Drops != 0 || st.Frames != uint64(tt.frames) || st.Kind != File {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// countFrames takes frames of w×h until io.EOF and returns how many.
+func countFrames(t *testing.T, c *Camera, w, h int) int {
 	t.Helper()
 	n := 0
 	for {
@@ -26,68 +76,10 @@ func readAll(t *testing.T, c *Camera) int {
 		if err != nil {
 			t.Fatalf("after %d frames: %v", n, err)
 		}
-		n++
-		if f.Stride != 3*f.Width || len(f.Pix) != f.Stride*f.Height {
-			t.Fatalf("frame %d: %dx%d stride %d len %d", n, f.Width, f.Height, f.Stride, len(f.Pix))
+		if f.Width != w || f.Height != h || f.Stride != 3*w || len(f.Pix) < f.Stride*h {
+			t.Fatalf("frame %d: %dx%d stride %d len %d, want %dx%d", n, f.Width, f.Height, f.Stride, len(f.Pix), w, h)
 		}
-	}
-}
-
-func TestFileFormatsOpen(t *testing.T) {
-	tests := []struct {
-		file          string
-		width, height int
-		frames        int
-	}{
-		{"video/mark_zuckerberg_640x480_15fps_2s.y4m", 640, 480, 30},
-		{"video/scarlett_johansson_640x480_15fps_5s.mjpeg", 640, 480, 75},
-	}
-	for _, tt := range tests {
-		t.Run(filepath.Base(tt.file), func(t *testing.T) {
-			p := testdata(t, tt.file)
-			c, err := Open(context.Background(), Config{Source: p, Unpaced: true, Logger: quiet})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			f, err := c.Next(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f.Width != tt.width || f.Height != tt.height {
-				t.Fatalf("first frame %dx%d, want %dx%d", f.Width, f.Height, tt.width, tt.height)
-			}
-			if n := 1 + readAll(t, c); n != tt.frames {
-				t.Fatalf("read %d frames, want %d", n, tt.frames)
-			}
-			if st := c.Stats(); st.Drops != 0 || st.Frames != uint64(tt.frames) || st.Kind != File {
-				t.Fatalf("stats %+v", st)
-			}
-		})
-	}
-}
-
-func TestResizeToConfiguredSize(t *testing.T) {
-	p := testdata(t, "video/mark_zuckerberg_640x480_15fps_2s.y4m")
-	c, err := Open(context.Background(), Config{Source: p, Width: 160, Height: 120, Unpaced: true, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	f, err := c.Next(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Width != 160 || f.Height != 120 || len(f.Pix) != 160*120*3 {
-		t.Fatalf("frame %dx%d len %d, want 160x120", f.Width, f.Height, len(f.Pix))
-	}
-	// A face video is not uniform: the conversion copied real pixels.
-	lo, hi := f.Pix[0], f.Pix[0]
-	for _, v := range f.Pix {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	if hi-lo < 50 {
-		t.Fatalf("pixel range %d..%d: frame looks empty", lo, hi)
+		n++
 	}
 }
 

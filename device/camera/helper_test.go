@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"facegate/internal/testenv"
 	"facegate/pipeline/frame"
 )
 
@@ -195,7 +196,7 @@ func TestHelperIsKilledOnClose(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("Close took %v", d)
 	}
-	waitFor(t, "no helper left", func() bool { return len(children(t)) == 0 })
+	waitFor(t, "no helper left", func() bool { return len(testenv.Children(t)) == 0 })
 }
 
 func TestMissingHelperIsAClearError(t *testing.T) {
@@ -204,24 +205,6 @@ func TestMissingHelperIsAClearError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), HelperName) {
 		t.Fatalf("err %v, want it to name %s", err, HelperName)
 	}
-}
-
-// children lists this process's child processes.
-func children(t *testing.T) []string {
-	t.Helper()
-	tasks, err := filepath.Glob("/proc/self/task/*/children")
-	if err != nil || len(tasks) == 0 {
-		t.Skip("no /proc/self/task/*/children on this kernel")
-	}
-	var kids []string
-	for _, p := range tasks {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		kids = append(kids, strings.Fields(string(b))...)
-	}
-	return kids
 }
 
 func FuzzWireReader(f *testing.F) {

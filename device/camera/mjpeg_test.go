@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -284,69 +283,6 @@ func TestMJPEGTooManyBadFrames(t *testing.T) {
 		if nbad >= mjpegMaxFailures && (err == nil || errors.Is(err, io.EOF) || !strings.Contains(err.Error(), "failed to decode")) {
 			t.Fatalf("%d bad frames in a row: %v, want a decode error", nbad, err)
 		}
-	}
-}
-
-func TestMJPEGFiles(t *testing.T) {
-	for _, name := range []string{"scarlett_johansson_640x480_15fps_5s.mjpeg", "mark_zuckerberg_640x480_15fps_5s.mjpeg"} {
-		t.Run(name, func(t *testing.T) {
-			p := testdata(t, "video/"+name)
-			c, err := openMJPEG(context.Background(), spec{kind: File, target: p}, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.close()
-			var dst frame.Frame
-			n := 0
-			for {
-				err := c.read(&dst)
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("frame %d: %v", n, err)
-				}
-				if dst.Width != 640 || dst.Height != 480 {
-					t.Fatalf("frame %d is %dx%d", n, dst.Width, dst.Height)
-				}
-				if n == 0 {
-					lo, hi := dst.Pix[0], dst.Pix[0]
-					for _, v := range dst.Pix {
-						lo, hi = min(lo, v), max(hi, v)
-					}
-					if hi-lo < 100 {
-						t.Fatalf("pixel range %d..%d: the frame looks flat", lo, hi)
-					}
-				}
-				n++
-			}
-			if n != 75 {
-				t.Fatalf("%d frames, want 75", n)
-			}
-			if s := c.(*mjpegCapture).skipped; s != 0 {
-				t.Fatalf("%d frames failed to decode", s)
-			}
-		})
-	}
-}
-
-func TestMJPEGThroughCamera(t *testing.T) {
-	p := testdata(t, "video/mark_zuckerberg_640x480_15fps_5s.mjpeg")
-	for _, size := range [][2]int{{0, 0}, {320, 240}} {
-		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			want := size
-			if want[0] == 0 {
-				want = [2]int{640, 480}
-			}
-			c, err := Open(context.Background(), Config{Source: p, Width: size[0], Height: size[1], Unpaced: true, Logger: quiet})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if n := countFrames(t, c, want[0], want[1]); n != 75 {
-				t.Fatalf("%d frames, want 75", n)
-			}
-		})
 	}
 }
 

@@ -192,32 +192,6 @@ func imageToBGR(dst *frame.Frame, img image.Image, fullRange bool) error {
 	return toBGRGeneric(dst, img)
 }
 
-// ycbcrToBGR converts a YCbCr image with a subsampling planar knows, and
-// anything else the slow way.
-func ycbcrToBGR(dst *frame.Frame, m *image.YCbCr, full bool) error {
-	b := m.Bounds()
-	p := planar{y: m.Y[m.YOffset(b.Min.X, b.Min.Y):], w: b.Dx(), h: b.Dy(), yStride: m.YStride, cStride: m.CStride, full: full}
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio420:
-		p.hShift, p.vShift = 1, 1
-	case image.YCbCrSubsampleRatio422:
-		p.hShift = 1
-	case image.YCbCrSubsampleRatio440:
-		p.vShift = 1
-	case image.YCbCrSubsampleRatio444:
-	default:
-		return toBGRGeneric(dst, m)
-	}
-	// planar indexes chroma from the image's top-left sample, which is
-	// only right when the bounds start on a chroma sample.
-	if b.Min.X&(1<<p.hShift-1) != 0 || b.Min.Y&(1<<p.vShift-1) != 0 {
-		return toBGRGeneric(dst, m)
-	}
-	co := m.COffset(b.Min.X, b.Min.Y)
-	p.cb, p.cr = m.Cb[co:], m.Cr[co:]
-	return p.toBGR(dst)
-}
-
 // rgbaToBGR copies 4-byte RGBA rows into dst as BGR.
 func rgbaToBGR(dst *frame.Frame, pix []byte, w, h, stride int) {
 	sizeBGR(dst, w, h)

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
+	"facegate/internal/testenv"
 	"facegate/pipeline/frame"
 )
 
@@ -193,27 +194,6 @@ func TestStillPhotos(t *testing.T) {
 	}
 }
 
-// withOrientation puts an EXIF APP1 segment with orientation o right
-// after a JPEG's SOI.
-func withOrientation(jpg []byte, o uint16) []byte {
-	var t bytes.Buffer
-	t.WriteString("MM")
-	w := func(v any) { _ = binary.Write(&t, binary.BigEndian, v) }
-	w(uint16(42))
-	w(uint32(8))
-	w(uint16(1))
-	w(uint16(0x0112)) // orientation, SHORT, one value
-	w(uint16(3))
-	w(uint32(1))
-	w(o)
-	w(uint16(0))
-	w(uint32(0))
-	seg := append([]byte("Exif\x00\x00"), t.Bytes()...)
-	out := []byte{0xff, 0xd8, 0xff, 0xe1, 0, 0}
-	binary.BigEndian.PutUint16(out[4:], uint16(len(seg)+2))
-	return append(append(out, seg...), jpg[2:]...)
-}
-
 func TestStillEXIFRotation(t *testing.T) {
 	// 48×16: left half red, right half blue.
 	img := image.NewRGBA(image.Rect(0, 0, 48, 16))
@@ -246,7 +226,7 @@ func TestStillEXIFRotation(t *testing.T) {
 		{8, 16, 48, blue, red}, // 90° anticlockwise: the left edge becomes the bottom
 	}
 	for _, tt := range tests {
-		f := readStillOnce(t, writeFile(t, "rot.jpg", withOrientation(b.Bytes(), tt.o)))
+		f := readStillOnce(t, writeFile(t, "rot.jpg", testenv.WithOrientation(b.Bytes(), tt.o, binary.BigEndian)))
 		if f.Width != tt.w || f.Height != tt.h {
 			t.Fatalf("orientation %d: %dx%d, want %dx%d", tt.o, f.Width, f.Height, tt.w, tt.h)
 		}

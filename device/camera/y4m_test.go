@@ -351,45 +351,6 @@ func checkFirstY4MFrame(t *testing.T, raw []byte, f *frame.Frame) {
 	}
 }
 
-func TestY4MThroughCamera(t *testing.T) {
-	p := testdata(t, "video/mark_zuckerberg_640x480_15fps_2s.y4m")
-	for _, size := range [][2]int{{0, 0}, {320, 240}, {800, 600}} {
-		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			want := size
-			if want[0] == 0 {
-				want = [2]int{640, 480}
-			}
-			c, err := Open(context.Background(), Config{Source: p, Width: size[0], Height: size[1], Unpaced: true, Logger: quiet})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if n := countFrames(t, c, want[0], want[1]); n != 30 {
-				t.Fatalf("%d frames, want 30", n)
-			}
-		})
-	}
-}
-
-// countFrames takes a camera's frames until io.EOF, checking their size.
-func countFrames(t *testing.T, c *Camera, w, h int) int {
-	t.Helper()
-	n := 0
-	for {
-		f, err := c.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			return n
-		}
-		if err != nil {
-			t.Fatalf("after %d frames: %v", n, err)
-		}
-		if f.Width != w || f.Height != h || f.Stride != 3*w || len(f.Pix) < f.Stride*h {
-			t.Fatalf("frame %d: %dx%d stride %d len %d, want %dx%d", n, f.Width, f.Height, f.Stride, len(f.Pix), w, h)
-		}
-		n++
-	}
-}
-
 // loopY4M is an endless Y4M stream: its header, then the same frame again
 // and again.
 type loopY4M struct {

@@ -9,37 +9,9 @@ import (
 	"image/jpeg"
 	"image/png"
 	"testing"
-)
 
-// withOrientation inserts an EXIF APP1 segment with the given orientation
-// (big- or little-endian TIFF) right after the JPEG's SOI marker.
-func withOrientation(jpg []byte, o uint16, bo binary.ByteOrder) []byte {
-	var t bytes.Buffer
-	if bo == binary.LittleEndian {
-		t.WriteString("II")
-	} else {
-		t.WriteString("MM")
-	}
-	w := func(v any) { _ = binary.Write(&t, bo, v) }
-	w(uint16(42))
-	w(uint32(8))
-	w(uint16(2)) // two entries: another tag first, then orientation
-	w(uint16(0x010f))
-	w(uint16(2))
-	w(uint32(4))
-	w(uint32(0))
-	w(uint16(0x0112))
-	w(uint16(3))
-	w(uint32(1))
-	w(o)
-	w(uint16(0))
-	w(uint32(0))
-	seg := append([]byte("Exif\x00\x00"), t.Bytes()...)
-	out := []byte{0xff, 0xd8, 0xff, 0xe1, 0, 0}
-	binary.BigEndian.PutUint16(out[4:], uint16(len(seg)+2))
-	out = append(out, seg...)
-	return append(out, jpg[2:]...)
-}
+	"facegate/internal/testenv"
+)
 
 // testPhoto is 40×20: red in the top-left quadrant, blue elsewhere.
 func testPhoto(t *testing.T) []byte {
@@ -83,7 +55,7 @@ func TestDecodeImageOrientation(t *testing.T) {
 		{8, 20, 40, 2, 37}, // counter-clockwise: top-left goes bottom-left
 	} {
 		for _, bo := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
-			img, err := DecodeImage(bytes.NewReader(withOrientation(base, c.o, bo)))
+			img, err := DecodeImage(bytes.NewReader(testenv.WithOrientation(base, c.o, bo)))
 			if err != nil {
 				t.Fatalf("orientation %d: %v", c.o, err)
 			}
