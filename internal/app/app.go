@@ -154,7 +154,9 @@ func (d *daemon) start(ctx context.Context, add func(func(context.Context))) err
 		return err
 	}
 	d.vision = vis
-	add(func(context.Context) { vis.Det.Close(); vis.Emb.Close() })
+	// Added early, so it runs late: after every camera has stopped using
+	// the shared embedder.
+	add(func(context.Context) { vis.Det.Close(); d.models.close() })
 
 	gopt := gallery.Options{Logger: d.log.With("component", "gallery")}
 	gopt.Policy = policyFor(cfg, set)

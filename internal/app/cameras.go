@@ -91,7 +91,7 @@ func (cs *cameras) run(e *camEntry, open pipeline.OpenFunc, exitOnEOF bool) erro
 		Tuning: pipeline.Tuning{ExitOnEOF: exitOnEOF}, // the presence timeout comes from d.presence
 	})
 	if err != nil {
-		e.models.Close()
+		cs.d.models.release(e.models)
 		return err
 	}
 	e.runner = r
@@ -101,13 +101,13 @@ func (cs *cameras) run(e *camEntry, open pipeline.OpenFunc, exitOnEOF bool) erro
 	if cs.stopped {
 		cs.mu.Unlock()
 		cancel()
-		e.models.Close()
+		cs.d.models.release(e.models)
 		return errors.New("shutting down")
 	}
 	if old := cs.entries[e.name]; old != nil {
 		cs.mu.Unlock()
 		cancel()
-		e.models.Close()
+		cs.d.models.release(e.models)
 		return fmt.Errorf("camera %q already runs", e.name)
 	}
 	cs.entries[e.name] = e
@@ -129,7 +129,7 @@ func (cs *cameras) run(e *camEntry, open pipeline.OpenFunc, exitOnEOF bool) erro
 		}
 		e.results.Close() // ends sub.C
 		wg.Wait()
-		e.models.Close()
+		cs.d.models.release(e.models)
 	}()
 	if cs.d.web != nil {
 		cs.d.web.CamerasChanged(context.Background())

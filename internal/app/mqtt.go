@@ -158,8 +158,7 @@ func (l *lastUnknown) close() {
 	l.visMu.Lock()
 	defer l.visMu.Unlock()
 	if l.vis != nil {
-		l.vis.Det.Close()
-		l.vis.Emb.Close()
+		l.vis.Det.Close() // the embedder is shared (loaded.release)
 		l.vis = nil
 	}
 }

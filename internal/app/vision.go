@@ -10,16 +10,19 @@ import (
 	"facegate/pipeline/gallery"
 )
 
-// loaded holds each model file parsed once, with its weights packed once:
-// every runner and the gallery service build their own interpreters on it
-// (interpreters are not goroutine-safe; the models are immutable), so a
-// browser camera costs buffers, not another copy of the weights.
+// loaded holds each model file parsed once, with its weights packed once.
+// Every runner builds its own detector on them (detectors run on every
+// frame and are not goroutine-safe), but all runners and the gallery
+// service share one embedder: embeddings are rare (new faces, refreshes)
+// and the embedder serialises its calls, so a browser camera costs a
+// detector's 2 MB of buffers, not another 5 MB of MobileFaceNet's.
 type loaded struct {
 	cfg config.Config
 
-	mu  sync.Mutex
-	det map[string]*blazeface.Model // by "short" / "full"
-	emb *facenet.Model
+	mu     sync.Mutex
+	det    map[string]*blazeface.Model // by "short" / "full"
+	emb    *facenet.Model
+	shared *facenet.Embedder // made on first use; closed by close, with the daemon
 }
 
 func (l *loaded) models(detector string) (*blazeface.Model, *facenet.Model, error) {
@@ -50,7 +53,8 @@ func (l *loaded) models(detector string) (*blazeface.Model, *facenet.Model, erro
 	return dm, l.emb, nil
 }
 
-// pair makes one detector and one embedder on the shared models.
+// pair makes one detector on the shared models and returns it with the
+// shared embedder.
 func (l *loaded) pair(detector string) (*blazeface.Detector, *facenet.Embedder, error) {
 	dm, em, err := l.models(detector)
 	if err != nil {
@@ -60,13 +64,31 @@ func (l *loaded) pair(detector string) (*blazeface.Detector, *facenet.Embedder, 
 	if err != nil {
 		return nil, nil, err
 	}
-	emb, err := em.NewEmbedder(facenet.Options{Threads: 1})
-	if err != nil {
-		det.Close()
-		return nil, nil, err
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shared == nil {
+		emb, err := em.NewEmbedder(facenet.Options{Threads: 1})
+		if err != nil {
+			det.Close()
+			return nil, nil, err
+		}
+		l.shared = emb
 	}
-	return det, emb, nil
+	return det, l.shared, nil
 }
+
+// close closes the shared embedder, once no runner uses it any more.
+func (l *loaded) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shared != nil {
+		l.shared.Close()
+	}
+}
+
+// release closes a runner's own detector; the embedder is shared and
+// closes with the daemon.
+func (l *loaded) release(m *pipeline.Models) { m.Det.Close() }
 
 // vision is a detector and embedder for the gallery service (photos).
 func (l *loaded) vision() (*gallery.ModelVision, error) {

@@ -6,6 +6,7 @@ import (
 	"image"
 	"math"
 	"slices"
+	"sync"
 
 	"facegate/models"
 	"facegate/models/tflite"
@@ -22,9 +23,12 @@ type Options struct {
 	Mirror bool
 }
 
-// Embedder runs one MobileFaceNet interpreter. It owns its buffers and is
-// not safe for concurrent use: give each goroutine its own Embedder.
+// Embedder runs one MobileFaceNet interpreter. It is safe for concurrent
+// use: calls take turns on the one interpreter. Embeddings are rare next
+// to detections (new faces, refreshes), so the daemon's cameras share one
+// Embedder and its 5 MB of buffers rather than each keeping its own.
 type Embedder struct {
+	mu     sync.Mutex // guards the interpreter and the batch state
 	ip     *tflite.Interpreter
 	file   models.File
 	id     string // file.ID(), computed once: it goes with every embedding
@@ -32,7 +36,6 @@ type Embedder struct {
 	batch  int // current input batch
 	native int // the file's own batch, used when resizing fails
 	fixed  bool
-	one    [1]*Aligned // EmbedTo's batch, kept to avoid allocating
 }
 
 // New loads MobileFaceNet and builds its interpreter.
@@ -85,6 +88,8 @@ func (fm *Model) NewEmbedder(opt Options) (*Embedder, error) {
 
 // Close releases the interpreter. It is idempotent.
 func (e *Embedder) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.ip != nil {
 		e.ip.Close()
 		e.ip = nil
@@ -137,10 +142,8 @@ func (e *Embedder) EmbedTo(a *Aligned, dst []float32) error {
 	if len(dst) != frame.EmbeddingDim {
 		return fmt.Errorf("facenet: destination of %d floats, want %d", len(dst), frame.EmbeddingDim)
 	}
-	e.one[0] = a
-	err := e.run(e.one[:], dst)
-	e.one[0] = nil
-	return err
+	one := [1]*Aligned{a} // on the stack: run does not keep it
+	return e.run(one[:], dst)
 }
 
 // EmbedImage aligns the face in img into dst (allocated when nil) and
@@ -184,6 +187,8 @@ func (e *Embedder) EmbedBatch(faces []*Aligned) ([]frame.Embedding, error) {
 
 // run embeds faces into out (EmbeddingDim floats per face, in order).
 func (e *Embedder) run(faces []*Aligned, out []float32) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.ip == nil {
 		return ErrClosed
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"facegate/internal/testenv"
@@ -324,6 +325,28 @@ func TestEmbedBatchAgrees(t *testing.T) {
 	if err := e.EmbedTo(al[0], vec[:10]); err == nil {
 		t.Error("EmbedTo into 10 floats: no error")
 	}
+	// Cameras share one Embedder: concurrent calls (and batches, which
+	// resize the interpreter) must each get their own face's embedding.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			v := make([]float32, frame.EmbeddingDim)
+			for r := range 6 {
+				i := (g + r) % len(al)
+				if g == 3 {
+					b, err := e.EmbedBatch(al)
+					if err != nil || frame.Cosine(b[i].Vector, single[i].Vector) < 0.9999 {
+						t.Errorf("concurrent batch: face %d differs (%v)", i, err)
+					}
+					continue
+				}
+				if err := e.EmbedTo(al[i], v); err != nil || frame.Cosine(v, single[i].Vector) < 0.9999 {
+					t.Errorf("concurrent EmbedTo: face %d differs (%v)", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	batch, err := e.EmbedBatch(al)
 	if err != nil {
 		t.Fatal(err)
