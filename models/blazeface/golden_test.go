@@ -146,17 +146,23 @@ func maxDiff(g goldFace, d frame.Face) float64 {
 }
 
 // TestTensorScale runs both models on images already at model size, where
-// only float noise should separate two faithful implementations.
+// only float noise should separate two faithful implementations: same
+// faces, coordinates within 0.5 px, scores within 0.01.
 //
-// When the letterbox padding is a whole number of pixels the input tensor
-// is an exact copy and every face must agree: same faces, coordinates
-// within 0.5 px, scores within 0.01. When it is a half pixel (the short
-// side has odd length) every row is interpolated half way; there 8 of 47
-// images move by up to ~0.035 in score (one face near 0.5 is lost). The
-// real TFLite runtime gives the same outputs as ours on our tensor, and
-// the 32 other edge rules tried (strict/inclusive per side, OpenCV-style
-// zero neighbours) did worse, so the browser's resampler differs in a way
-// we cannot reproduce; those images get looser bounds and are reported.
+// When the letterbox padding is a whole number of pixels our input tensor
+// is MediaPipe's, and every face must agree as it is. When it is a half
+// pixel (the padded side has odd length), two rows of the tensor sit on a
+// knife edge: their sample position falls exactly on the image's first or
+// last row centre line, texture coordinate 0 or 1, which MediaPipe's
+// shader treats as inside (sampled) and anything beyond as black. Reading
+// MediaPipe's input tensor out of the browser's wasm heap (2026-11-26, 54
+// images of both models) showed our tensor equal to it within 2e-5 everywhere except
+// there: SwiftShader's interpolation of the coordinate rounds it just past
+// the edge for one or both of the viewport's two triangles (split along
+// the anti-diagonal) on some geometries (9 of 68 triangle-edges), and that
+// half row comes out black. We keep the exact rule (inside), and the test
+// holds half-pixel images to the strict bounds under one of the outcomes
+// the reference's rounding can produce.
 func TestTensorScale(t *testing.T) {
 	for _, tc := range []struct{ model, file string }{
 		{"short", "tensor-scale/short128.jsonl"},
@@ -165,8 +171,7 @@ func TestTensorScale(t *testing.T) {
 		t.Run(tc.model, func(t *testing.T) {
 			gold := readGolden(t, tc.file)
 			d := newDetector(t, tc.model)
-			type tally struct{ images, faces, exact, sameCount, nearPos, nearScore int }
-			var whole, half tally
+			var images, faces, asIs, edged int
 			var worstPos, worstScore float64
 			for i, g := range gold {
 				if testing.Short() && i%6 != 0 {
@@ -176,61 +181,109 @@ func TestTensorScale(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", g.File, err)
 				}
-				got, err := d.DetectImage(img)
-				if err != nil {
-					t.Fatal(err)
-				}
-				odd := (max(g.Width, g.Height)-min(g.Width, g.Height))%2 == 1
-				tl := &whole
-				if odd {
-					tl = &half
-				}
-				tl.images++
-				if len(got) == len(g.Faces) {
-					tl.sameCount++
-				} else {
-					t.Logf("%s: %d faces, MediaPipe %d", g.File, len(got), len(g.Faces))
-				}
-				m := match(g.Faces, got, 0.5)
-				for i, j := range m {
-					tl.faces++
-					if j < 0 {
-						t.Logf("%s: MediaPipe face %d (score %.3f) unmatched", g.File, i, g.Faces[i].Score)
-						continue
+				images++
+				faces += len(g.Faces)
+				variants := edgeVariants(d, img)
+				best, bestPos, bestScore := -1, math.Inf(1), math.Inf(1)
+				for v, got := range variants {
+					pos, ds, ok := agree(g.Faces, got)
+					if ok && best < 0 {
+						best = v
 					}
-					pos := maxDiff(g.Faces[i], got[j])
-					ds := math.Abs(float64(got[j].Score - g.Faces[i].Score))
-					worstPos, worstScore = math.Max(worstPos, pos), math.Max(worstScore, ds)
-					if pos <= 0.5 {
-						tl.nearPos++
-					}
-					if ds <= 0.01 {
-						tl.nearScore++
-					}
-					if pos > 0.5 || ds > 0.01 {
-						t.Logf("%s face %d: score %.4f (MediaPipe %.4f), coordinates within %.3f px", g.File, i, got[j].Score, g.Faces[i].Score, pos)
-					}
-					if !odd && (pos > 0.5 || ds > 0.01) || pos > 2 || ds > 0.05 {
-						t.Errorf("%s face %d: score %.4f (MediaPipe %.4f), coordinates within %.3f px", g.File, i, got[j].Score, g.Faces[i].Score, pos)
+					if v == 0 {
+						worstPos, worstScore = math.Max(worstPos, pos), math.Max(worstScore, ds)
+						bestPos, bestScore = pos, ds
 					}
 				}
+				switch {
+				case best == 0:
+					asIs++
+				case best > 0:
+					edged++
+					t.Logf("%s: agrees once the knife-edge rows are black as %s (as computed: %.3f px, %.4f in score)", g.File, edgeNames[best], bestPos, bestScore)
+				default:
+					t.Errorf("%s: no reading of the knife-edge rows agrees with MediaPipe (as computed: %d faces for %d, %.3f px, %.4f in score)",
+						g.File, len(variants[0]), len(g.Faces), bestPos, bestScore)
+				}
 			}
-			for _, x := range []struct {
-				name string
-				tl   tally
-			}{{"whole-pixel padding", whole}, {"half-pixel padding", half}} {
-				t.Logf("%s, %s: %d images (%d with MediaPipe's number of faces), %d MediaPipe faces: %d within 0.5 px, %d within 0.01 in score",
-					tc.model, x.name, x.tl.images, x.tl.sameCount, x.tl.faces, x.tl.nearPos, x.tl.nearScore)
-			}
-			t.Logf("%s: worst %.3f px, %.4f in score", tc.model, worstPos, worstScore)
-			if whole.sameCount != whole.images || whole.nearPos != whole.faces || whole.nearScore != whole.faces {
-				t.Errorf("whole-pixel padding must agree exactly: %+v", whole)
-			}
-			if half.images-half.sameCount > 1 {
-				t.Errorf("half-pixel padding: %d of %d images with another number of faces", half.images-half.sameCount, half.images)
-			}
+			t.Logf("%s: %d images, %d MediaPipe faces: %d images agree as computed, %d once the reference's knife-edge rounding is applied; worst as computed %.3f px, %.4f in score",
+				tc.model, images, faces, asIs, edged, worstPos, worstScore)
 		})
 	}
+}
+
+// agree reports whether got has MediaPipe's faces, each within 0.5 px and
+// 0.01 in score, and the worst differences.
+func agree(gold []goldFace, got []frame.Face) (pos, ds float64, ok bool) {
+	ok = len(got) == len(gold)
+	for i, j := range match(gold, got, 0.5) {
+		if j < 0 {
+			ok = false
+			continue
+		}
+		pos = math.Max(pos, maxDiff(gold[i], got[j]))
+		ds = math.Max(ds, math.Abs(float64(got[j].Score-gold[i].Score)))
+	}
+	return pos, ds, ok && pos <= 0.5 && ds <= 0.01
+}
+
+// edgeNames name the variants of edgeVariants: which halves (the
+// triangles A, above the anti-diagonal, and B, below it) of the first and
+// last knife-edge rows are black.
+var edgeNames = []string{"computed", "first A", "first B", "first A+B", "last A", "last B", "last A+B",
+	"first A, last B", "first B, last A", "first A+B, last A+B"}
+
+// edgeVariants detects img as computed and, when its letterbox padding is
+// a half pixel at scale 1, again with each combination of knife-edge half
+// rows blacked out as the reference's GPU rounding does.
+func edgeVariants(d *Detector, img image.Image) [][]frame.Face {
+	got, err := d.DetectImage(img)
+	if err != nil {
+		panic(err)
+	}
+	out := [][]frame.Face{slices.Clone(got)}
+	b := img.Bounds()
+	w, h, s := b.Dx(), b.Dy(), d.size
+	if max(w, h) != s || (s-min(w, h))%2 == 0 {
+		return out
+	}
+	// The tensor as computed, before the model's plan reuses its buffer.
+	d.lb.setup(w, h, s)
+	base := make([]float32, s*s*3)
+	d.lb.fillFunc(base, func(x, y int) (byte, byte, byte) {
+		r, g, bl, _ := img.At(x+b.Min.X, y+b.Min.Y).RGBA()
+		return byte(r >> 8), byte(g >> 8), byte(bl >> 8)
+	})
+	n := min(w, h)
+	first := (s - n - 1) / 2 // the rows (or columns) whose sample lands on 0 and n
+	last := first + n
+	black := func(in []float32, line int, a, bb bool) {
+		for k := 0; k < s; k++ {
+			y, x := line, k
+			if w < h { // padding left and right: knife-edge columns
+				y, x = k, line
+			}
+			if inB := x+y >= s-1; inB && bb || !inB && a {
+				copy(in[(y*s+x)*3:][:3], []float32{-1, -1, -1})
+			}
+		}
+	}
+	for _, v := range [][4]bool{ // first A, first B, last A, last B
+		{true, false, false, false}, {false, true, false, false}, {true, true, false, false},
+		{false, false, true, false}, {false, false, false, true}, {false, false, true, true},
+		{true, false, false, true}, {false, true, true, false}, {true, true, true, true},
+	} {
+		in := d.ip.Input(0)
+		copy(in, base)
+		black(in, first, v[0], v[1])
+		black(in, last, v[2], v[3])
+		got, err := d.finish(nil)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, slices.Clone(got))
+	}
+	return out
 }
 
 // TestPhotos compares with MediaPipe on the full-size photos, where the
