@@ -30,7 +30,7 @@ suite=bookworm
 # The packages whose arm64 headers/libraries the cgo build links against
 # (OpenCV for the helper only, libvpx for the daemon). Changing this list
 # changes the stamp, so the sysroot is rebuilt.
-sysroot_pkgs=(libc6-dev libstdc++-12-dev libopencv-dev libvpx-dev)
+sysroot_pkgs=(libc6-dev libstdc++-12-dev libopencv-dev libvpx-dev libjpeg62-turbo-dev)
 stamp_text="$suite arm64 ${sysroot_pkgs[*]}"
 sysroot=$cache/sysroot-$suite-arm64
 out=${OUT:-$root/bin/facegate-arm64}

@@ -2,7 +2,8 @@
 # Installs what facegate needs on Debian 12, only when it is missing.
 #
 #   scripts/deps.sh run    building and running the daemon: C libraries for
-#                          cgo (OpenCV for cameras, libvpx for WebRTC) and a
+#                          cgo (OpenCV for the capture helper, libvpx for
+#                          WebRTC, libjpeg-turbo for MJPEG cameras) and a
 #                          Korean font for names on snapshots
 #   scripts/deps.sh test   (default) all of that, plus mosquitto for the MQTT
 #                          tests, chromium for the browser tests, qemu-user
@@ -13,7 +14,7 @@
 #                          packages of the browser tests (e2e/)
 set -euo pipefail
 what=${1:-test}
-pkgs=(pkg-config libopencv-dev libvpx-dev fonts-nanum)
+pkgs=(pkg-config libopencv-dev libvpx-dev libjpeg62-turbo-dev fonts-nanum)
 if [ "$what" = test ]; then
   pkgs+=(mosquitto mosquitto-clients chromium qemu-user iproute2 systemd curl python3 util-linux
          mmdebstrap gcc-aarch64-linux-gnu g++-aarch64-linux-gnu dpkg-dev gstreamer1.0-plugins-base)

@@ -136,11 +136,14 @@ func yuyvToBGR(dst *frame.Frame, src []byte, w, h, stride int) error {
 	return nil
 }
 
-// jpegDecoder decodes JPEG frames (MJPEG cameras and files) into BGR.
-// image/jpeg allocates its planes per frame; the reader is reused.
+// jpegDecoder decodes JPEG frames (MJPEG cameras and files) into BGR:
+// with libjpeg-turbo where it can, else with image/jpeg (which allocates
+// its planes per frame), so a frame libjpeg refuses gets a second opinion.
+// close releases libjpeg's state.
 type jpegDecoder struct {
-	r   bytes.Reader
-	jpg []byte // a frame with the default Huffman tables inserted
+	turbo turboJPEG
+	r     bytes.Reader
+	jpg   []byte // a frame with the default Huffman tables inserted
 }
 
 // decode decodes one JPEG image into dst.
@@ -150,6 +153,9 @@ func (d *jpegDecoder) decode(dst *frame.Frame, data []byte) error {
 		d.jpg = appendDefaultHuffman(d.jpg)
 		d.jpg = append(d.jpg, data[at:]...)
 		data = d.jpg
+	}
+	if d.turbo.decode(dst, data) == nil {
+		return nil
 	}
 	d.r.Reset(data)
 	img, err := jpeg.Decode(&d.r)
@@ -191,6 +197,9 @@ func ycbcrToBGR(dst *frame.Frame, m *image.YCbCr, full bool) error {
 	p.cb, p.cr = m.Cb[co:], m.Cr[co:]
 	return p.toBGR(dst)
 }
+
+// close releases the decoder's C state, if any.
+func (d *jpegDecoder) close() { d.turbo.close() }
 
 // toBGRGeneric converts any image (CMYK JPEGs, odd subsampling) through
 // the slow image.Image interface.

@@ -296,4 +296,4 @@ func (c *mjpegCapture) read(dst *frame.Frame) error {
 }
 
 func (c *mjpegCapture) fps() float64 { return 0 }
-func (c *mjpegCapture) close()       { c.f.Close() }
+func (c *mjpegCapture) close()       { c.f.Close(); c.dec.close() }

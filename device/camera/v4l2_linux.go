@@ -614,6 +614,7 @@ func (c *v4l2Capture) close() {
 		_ = c.dev.munmap(b)
 	}
 	c.bufs = nil
+	c.dec.close()
 	_ = c.dev.close()
 }
 

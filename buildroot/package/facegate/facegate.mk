@@ -13,7 +13,7 @@ FACEGATE_LICENSE = Apache-2.0 (facegate, BlazeFace models), MIT (MobileFaceNet m
 FACEGATE_LICENSE_FILES = LICENSE models/README.md
 
 FACEGATE_GOMOD = facegate
-# Two programs: the daemon (cgo for libvpx only) and its capture helper
+# Two programs: the daemon (cgo for libvpx and libjpeg) and its capture helper
 # (gocv/OpenCV), which the daemon runs from its own directory, so both go
 # to /usr/bin. With several targets the golang infrastructure names each
 # binary after its directory (it refuses, or before 2025.11 clobbers with,
@@ -21,8 +21,8 @@ FACEGATE_GOMOD = facegate
 FACEGATE_BUILD_TARGETS = cmd/facegate cmd/facegate-capture
 FACEGATE_LDFLAGS = -s -w -X main.version=$(FACEGATE_VERSION)
 FACEGATE_TAGS =
-# opencv4 for the helper, libvpx for the daemon (WebRTC).
-FACEGATE_DEPENDENCIES = host-pkgconf opencv4 libvpx
+# opencv4 for the helper; libvpx (WebRTC) and jpeg (MJPEG) for the daemon.
+FACEGATE_DEPENDENCIES = host-pkgconf opencv4 libvpx jpeg
 # gocv finds OpenCV through `#cgo pkg-config: opencv4`: Buildroot's
 # pkg-config wrapper answers with the staging directory.
 FACEGATE_GO_ENV = PKG_CONFIG="$(PKG_CONFIG_HOST_BINARY)"
