@@ -105,8 +105,16 @@ function rssMB() {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 let rssMax = 0;
+let step = 'start';
+// The peak per step too: "page c" runs the budget's case (the device
+// camera, page a's browser camera and page c's live view).
+const rssByStep = {};
 const rssTimer = setInterval(() => {
-  try { rssMax = Math.max(rssMax, rssMB() || 0); } catch { /* the daemon is gone */ }
+  try {
+    const mb = rssMB() || 0;
+    rssMax = Math.max(rssMax, mb);
+    rssByStep[step] = Math.max(rssByStep[step] || 0, Math.round(mb));
+  } catch { /* the daemon is gone */ }
 }, 500);
 
 async function cpuOver(ms) {
@@ -197,7 +205,6 @@ function latencies(sent, got) {
   return { offset, ms: out };
 }
 
-let step = 'start';
 let failed = false;
 const figures = {};
 try {
@@ -417,6 +424,7 @@ try {
   for (const b of browsers) await b.close().catch(() => {});
 }
 figures.daemon_rss_max_mb = Math.round(rssMax);
+figures.daemon_rss_by_step_mb = rssByStep;
 console.log(`e2e-webrtc: figures ${JSON.stringify(figures)}`);
 if (failed) process.exit(1);
 log('PASS');
