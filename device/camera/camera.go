@@ -149,7 +149,7 @@ func openWith(ctx context.Context, cfg Config, op opener) (*Camera, error) {
 		return nil, err
 	}
 	if cfg.Name == "" {
-		cfg.Name = redact(cfg.Source)
+		cfg.Name = Redact(cfg.Source)
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = DefaultMinBackoff
@@ -281,9 +281,9 @@ func (c *Camera) setState(s State, err error) {
 	}
 	switch s {
 	case Streaming:
-		c.log.Info("camera streaming", "source", redact(c.cfg.Source), "kind", c.spec.kind.String())
+		c.log.Info("camera streaming", "source", Redact(c.cfg.Source), "kind", c.spec.kind.String())
 	case Retrying:
-		c.log.Warn("camera unavailable, retrying with backoff", "source", redact(c.cfg.Source), "err", err)
+		c.log.Warn("camera unavailable, retrying with backoff", "source", Redact(c.cfg.Source), "err", err)
 	case Ended:
 		c.log.Info("camera source ended", "frames", c.frames.Load())
 	case Closed:

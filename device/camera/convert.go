@@ -32,31 +32,6 @@ func clamp8(v int32) byte {
 	return byte(v)
 }
 
-// yccVideo converts one pixel from Y, Cb, Cr to B, G, R with BT.601's
-// video-range coefficients (Y 16–235), as cameras and Y4M files use.
-func yccVideo(y, cb, cr int32) (byte, byte, byte) {
-	yy := (y-16)*298 + 128
-	cb, cr = cb-128, cr-128
-	return clamp8(yy + 516*cb), clamp8(yy - 100*cb - 208*cr), clamp8(yy + 409*cr)
-}
-
-// yccFull converts one pixel with the full-range (JPEG/JFIF) coefficients.
-func yccFull(y, cb, cr int32) (byte, byte, byte) {
-	yy := y<<8 + 128
-	cb, cr = cb-128, cr-128
-	return clamp8(yy + 454*cb), clamp8(yy - 88*cb - 183*cr), clamp8(yy + 359*cr)
-}
-
-// putYCC writes one BGR pixel from Y, Cb, Cr using BT.601 coefficients:
-// video range unless full.
-func putYCC(p []byte, y, cb, cr int32, full bool) {
-	if full {
-		p[0], p[1], p[2] = yccFull(y, cb, cr)
-	} else {
-		p[0], p[1], p[2] = yccVideo(y, cb, cr)
-	}
-}
-
 // planar describes a planar YCbCr image; Cb and Cr are nil for grey.
 type planar struct {
 	y, cb, cr      []byte
@@ -89,8 +64,8 @@ func (p planar) toBGR(dst *frame.Frame) error {
 		}
 		co := (row >> p.vShift) * p.cStride
 		cbs, crs := p.cb[co:co+cw], p.cr[co:co+cw]
-		// The arithmetic of yccFull/yccVideo, written out: the compiler
-		// does not inline them, and a call per pixel costs a third.
+		// BT.601 in fixed point (8 fractional bits), written into the loops:
+		// a function per pixel is not inlined and costs a third.
 		hs := p.hShift
 		if p.full {
 			for x, v := range ys {
@@ -124,8 +99,8 @@ func yuyvToBGR(dst *frame.Frame, src []byte, w, h, stride int) error {
 		for x := 0; x+1 < w; x += 2 {
 			q := in[2*x : 2*x+4 : 2*x+4]
 			o := out[3*x : 3*x+6 : 3*x+6]
-			// yccVideo written out (see planar.toBGR); the two pixels share
-			// their chroma terms.
+			// Video range as in planar.toBGR; the two pixels share their
+			// chroma terms.
 			cb, cr := int32(q[1])-128, int32(q[3])-128
 			bc, gc, rc := 516*cb+128, -100*cb-208*cr+128, 409*cr+128
 			y0, y1 := (int32(q[0])-16)*298, (int32(q[2])-16)*298
@@ -148,14 +123,16 @@ type jpegDecoder struct {
 
 // decode decodes one JPEG image into dst.
 func (d *jpegDecoder) decode(dst *frame.Frame, data []byte) error {
+	// libjpeg-turbo supplies the default Huffman tables of frames that
+	// omit them (UVC cameras); image/jpeg needs them written in.
+	if d.turbo.decode(dst, data) == nil {
+		return nil
+	}
 	if at, ok := jpegLacksHuffman(data); ok {
 		d.jpg = append(d.jpg[:0], data[:at]...)
 		d.jpg = appendDefaultHuffman(d.jpg)
 		d.jpg = append(d.jpg, data[at:]...)
 		data = d.jpg
-	}
-	if d.turbo.decode(dst, data) == nil {
-		return nil
 	}
 	d.r.Reset(data)
 	img, err := jpeg.Decode(&d.r)

@@ -115,7 +115,7 @@ type helperCapture struct {
 func openHelper(ctx context.Context, s spec, cfg Config) (capture, error) {
 	path, err := findHelper(cfg.Helper)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s needs the capture helper: %w", s.kind, redact(s.target), err)
+		return nil, fmt.Errorf("%s %s needs the capture helper: %w", s.kind, Redact(s.target), err)
 	}
 	req, err := json.Marshal(HelperRequest{Source: cfg.Source, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS})
 	if err != nil {
@@ -149,7 +149,7 @@ func openHelper(ctx context.Context, s spec, cfg Config) (capture, error) {
 		err = h.fail(err)
 		h.close()
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s %s: the capture helper delivered no frame", s.kind, redact(s.target))
+			return nil, fmt.Errorf("%s %s: the capture helper delivered no frame", s.kind, Redact(s.target))
 		}
 		return nil, err
 	}

@@ -103,7 +103,7 @@ func parseSource(s string) (spec, error) {
 			return spec{}, fmt.Errorf("camera: unsupported URL scheme %q (want rtsp, http or https)", u.Scheme)
 		}
 		if u.Host == "" {
-			return spec{}, fmt.Errorf("camera: stream URL %q has no host", redact(s))
+			return spec{}, fmt.Errorf("camera: stream URL %q has no host", Redact(s))
 		}
 		return spec{kind: Stream, index: -1, target: s}, nil
 	}
@@ -118,9 +118,7 @@ func parseSource(s string) (spec, error) {
 
 // Redact hides the password of a URL's user info, so stream credentials
 // never reach a log line or an error shown on the web page.
-func Redact(s string) string { return redact(s) }
-
-func redact(s string) string {
+func Redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
 		return s

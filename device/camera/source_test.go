@@ -49,11 +49,11 @@ func TestParseSourceRejects(t *testing.T) {
 }
 
 func TestRedactHidesPassword(t *testing.T) {
-	got := redact("rtsp://admin:s3cret@cam.local/live")
+	got := Redact("rtsp://admin:s3cret@cam.local/live")
 	if strings.Contains(got, "s3cret") || !strings.Contains(got, "admin") || !strings.Contains(got, "cam.local/live") {
 		t.Errorf("redact = %q", got)
 	}
-	if got := redact("/dev/video0"); got != "/dev/video0" {
+	if got := Redact("/dev/video0"); got != "/dev/video0" {
 		t.Errorf("redact changed a path: %q", got)
 	}
 }
@@ -115,6 +115,6 @@ func FuzzParseSource(f *testing.F) {
 		if sp.kind == GStreamer && !strings.Contains(sp.target, "appsink") {
 			t.Fatalf("pipeline without appsink: %q", sp.target)
 		}
-		_ = redact(s)
+		_ = Redact(s)
 	})
 }

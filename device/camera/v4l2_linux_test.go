@@ -743,6 +743,14 @@ func TestDefaultHuffmanTables(t *testing.T) {
 	if !ok || stripped[at] != 0xff || stripped[at+1] != 0xda {
 		t.Fatalf("stripped JPEG: lacks tables %v, scan at %d", ok, at)
 	}
+	// image/jpeg (the fallback decoder) reads the stripped frame once the
+	// tables are written back in, to the same pixels.
+	fixed := append(appendDefaultHuffman(append([]byte(nil), stripped[:at]...)), stripped[at:]...)
+	a, errA := jpeg.Decode(bytes.NewReader(jpg))
+	b, errB := jpeg.Decode(bytes.NewReader(fixed))
+	if errA != nil || errB != nil || !bytes.Equal(a.(*image.YCbCr).Y, b.(*image.YCbCr).Y) || !bytes.Equal(a.(*image.YCbCr).Cr, b.(*image.YCbCr).Cr) {
+		t.Fatalf("re-tabled frame decodes differently (%v, %v)", errA, errB)
+	}
 	for _, b := range [][]byte{nil, {0xff}, {0xff, 0xd8, 0xff}, {0xff, 0xd8, 0xff, 0xe0, 0, 0}, []byte("plain text here")} {
 		if _, ok := jpegLacksHuffman(b); ok {
 			t.Errorf("%q reported as a JPEG lacking tables", b)

@@ -48,9 +48,9 @@ func New(opt Options) (*Embedder, error) {
 }
 
 // Model is a loaded MobileFaceNet, parsed, checked and with its weights
-// packed once. It is immutable: any number of Embedders, one per
-// goroutine, share it, so another camera costs an interpreter's buffers,
-// not another 5 MB of weights.
+// packed once. It is immutable: any number of Embedders share it, so
+// another Embedder costs an interpreter's buffers, not another 5 MB of
+// weights.
 type Model struct {
 	file   models.File
 	m      *tflite.Model
